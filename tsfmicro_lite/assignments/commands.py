@@ -1,0 +1,8 @@
+"""`tsfmicro` subcommands of tsfmicro_lite.assignments."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add this subsystem's subcommands (none yet)."""

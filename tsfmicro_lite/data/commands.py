@@ -1,0 +1,43 @@
+"""``tsfmicro data synth`` and ``tsfmicro data check``."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from .synthetic import make_synthme
+
+    root = make_synthme(root=args.out, profile=args.profile, seed=args.seed, force=args.force)
+    print(f"synthetic dataset ({args.profile}, seed {args.seed}) at {root}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .readers import DatasetError, dataset_report
+
+    try:
+        print(dataset_report(args.dataset, args.root, classes=args.classes, sheet=args.sheet))
+    except DatasetError as exc:
+        print(f"error: {exc}")
+        return 1
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    data = subparsers.add_parser("data", help="generate the synthetic dataset or check a dataset folder")
+    sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+
+    synth = sub.add_parser("synth", help="generate the embedded synthetic dataset (SynthME)")
+    synth.add_argument("--profile", default="quick", help="quick | casme2-like")
+    synth.add_argument("--out", type=Path, default=None, help="output folder (default: the kit's cache)")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--force", action="store_true", help="regenerate even if a complete copy exists")
+    synth.set_defaults(func=_synth)
+
+    check = sub.add_parser("check", help="load a dataset and print samples per class/subject, skips, missing frames")
+    check.add_argument("--dataset", required=True, help="synthme | casme2 | samm | casme3")
+    check.add_argument("--root", type=Path, default=None, help="dataset folder (synthme: optional)")
+    check.add_argument("--classes", type=int, default=3)
+    check.add_argument("--sheet", type=Path, default=None, help="annotation sheet, if not found by name")
+    check.set_defaults(func=_check)

@@ -1,0 +1,1 @@
+"""tsfmicro_lite.preprocess"""
