@@ -1,0 +1,41 @@
+"""The two set-up paths stay in step, and the set-up files say what the README promises."""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _name(req: str) -> str:
+    return re.split(r"[=<>!~\[ ]", req, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_conda_env_covers_pyproject_dependencies():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda, pip = [], []
+    for item in env["dependencies"]:
+        (pip.extend(item["pip"]) if isinstance(item, dict) else conda.append(item))
+    have = {_name(x) for x in conda + pip}
+    # The conda path swaps the CPU torch wheel for CUDA PyTorch, and the dlib-bin wheel for conda-forge's dlib.
+    swaps = {"torch": "pytorch-gpu", "dlib-bin": "dlib"}
+    missing = [d for d in map(_name, deps) if swaps.get(d, d) not in have and d not in {"nbclient", "nbformat"}]
+    assert not missing, f"environment.yml lacks {missing} that pyproject.toml installs"
+
+
+def test_cpu_torch_is_pinned_everywhere_pip_installs_it():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert "torch==2.13.0" in deps, "an unpinned torch pulls a multi-GB CUDA build on the pip path"
+    assert "torch==2.13.0" in (ROOT / "Makefile").read_text()
+    assert not any(_name(d) == "torchvision" for d in deps), "torchvision fails to import beside torch 2.13.0"
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in ci and "make test" in readme and "make reproduce" in readme
+    assert readme.index("make reproduce") < readme.index("make test"), "the main job comes first in the README"
