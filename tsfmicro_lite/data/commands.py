@@ -17,7 +17,9 @@ def _check(args: argparse.Namespace) -> int:
     from .readers import DatasetError, dataset_report
 
     try:
-        print(dataset_report(args.dataset, args.root, classes=args.classes, sheet=args.sheet))
+        print(dataset_report(args.dataset, args.root, classes=args.classes, sheet=args.sheet,
+                             skip_bad_rows=args.skip_bad_rows, layout=args.layout,
+                             frame_tolerance=args.frame_tolerance))
     except DatasetError as exc:
         print(f"error: {exc}")
         return 1
@@ -40,4 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--root", type=Path, default=None, help="dataset folder (synthme: optional)")
     check.add_argument("--classes", type=int, default=3)
     check.add_argument("--sheet", type=Path, default=None, help="annotation sheet, if not found by name")
+    check.add_argument("--layout", choices=["auto", "cropped", "raw"], default="auto",
+                       help="which frame folders to read (auto prefers a complete Cropped release)")
+    check.add_argument("--frame-tolerance", type=int, default=3,
+                       help="use the nearest existing frame within this many frames of an annotated one")
+    check.add_argument("--skip-bad-rows", action="store_true",
+                       help="skip (and count) invalid sheet rows instead of stopping at the first")
     check.set_defaults(func=_check)

@@ -1,0 +1,373 @@
+"""``load_dataset``: one table of micro-expression samples from CASME II, SAMM, CAS(ME)^3 or SynthME.
+
+Why one table: every later step (preprocessing, LOSO splits, the notebooks' class-balance plots)
+needs the same facts per sample — subject, clip, onset / apex / offset, label, frame paths — whatever
+dataset they came from. Notebook 01 ("the data half") teaches it. Columns (docs/architecture.md,
+"Data contracts"): ``dataset, subject, clip, onset, apex, offset, action_units, emotion, label,
+class_name, clip_dir, frame_paths, frame_numbers, onset_path, apex_path`` (+ ``landmarks_path``
+for synthme). ``df.attrs["classes"]`` holds the class names by label and ``df.attrs["report"]`` a
+:class:`LoadReport`.
+
+Rules applied to each sheet row, in order (each fix or skip is counted in the report):
+
+1. The emotion is mapped with the official mapping (``mappings.py``, spec §6), case-insensitively.
+   Emotions the official task leaves out (e.g. "others" in CASME II 3-class) are skipped and
+   counted. An emotion the dataset does not have is an error.
+2. A missing apex (``/``, empty, negative) is set to the middle of onset..offset, rounded down.
+   A missing offset is set to the apex. An apex after the offset moves the offset to the apex.
+   An apex before the onset, or a missing onset, is an error (the sheet is ambiguous).
+3. An onset / apex / offset number with no image on disk is replaced by the nearest existing frame
+   within ``frame_tolerance`` frames; farther than that is an error.
+4. ``frame_paths`` lists every image on disk from onset to offset; numbers absent in between are
+   counted as missing frames (not an error: several releases drop frames).
+5. A clip listed in the sheet but absent on disk is an error naming the row and the paths tried.
+
+Errors are ``DatasetError`` with file, row, subject/clip, what is wrong and the fix.
+``skip_bad_rows=True`` turns row errors (rules 1, 2, 3, 5) into counted skips.
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import DatasetError
+from .layouts import DiskIndex, FramesBase, find_clip_dir, find_frames_base, nearest_frame
+from .mappings import (SHEET_FORMAT, ClassMapping, get_mapping, normalise_dataset_name,
+                       normalise_emotion, normalise_subject)
+from .sheets import Sheet, SheetRow, clean_text, find_sheet, normalise_action_units, parse_frame, read_sheet
+
+__all__ = ["DatasetError", "LoadReport", "load_dataset", "dataset_report", "ROOT_ENV"]
+
+#: Environment variables read when ``root`` is None, e.g. ``TSFMICRO_CASME2=/data/CASME2``.
+ROOT_ENV = {"casme2": "TSFMICRO_CASME2", "samm": "TSFMICRO_SAMM", "casme3": "TSFMICRO_CASME3"}
+DEFAULT_FRAME_TOLERANCE = 3  # frames; 15 ms at CASME II's 200 fps
+MAX_DETAILS = 200
+
+COLUMNS = ["dataset", "subject", "clip", "onset", "apex", "offset", "action_units", "emotion",
+           "label", "class_name", "clip_dir", "frame_paths", "frame_numbers", "onset_path",
+           "apex_path"]
+
+
+@dataclass
+class LoadReport:
+    """What ``load_dataset`` read, kept, skipped (and why) and fixed: the ``data check`` summary.
+
+    Read attributes (``report.rows_kept``) or keys (``report["skipped"]``); ``to_dict()`` gives
+    plain types. ``details`` holds one line per fixed or skipped row (row number, clip, what).
+    """
+
+    dataset: str
+    num_classes: int
+    root: str
+    sheet: str
+    frames_base: str = ""
+    layout: str = ""
+    rows_read: int = 0
+    rows_kept: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    fixes: Counter = field(default_factory=Counter)
+    missing_frames: int = 0
+    clips_with_missing_frames: int = 0
+    missing_clips: int = 0
+    non_sample_rows: int = 0
+    details: list[str] = field(default_factory=list)
+
+    @property
+    def rows_skipped(self) -> int:
+        return sum(self.skipped.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out["skipped"] = dict(self.skipped)
+        out["fixes"] = dict(self.fixes)
+        out["details"] = list(self.details)
+        out["rows_skipped"] = self.rows_skipped
+        return out
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def note(self, line: str) -> None:
+        if len(self.details) < MAX_DETAILS:
+            self.details.append(line)
+
+    def __str__(self) -> str:
+        lines = [f"{self.dataset} ({self.num_classes} classes): sheet {self.sheet}",
+                 f"frames under {self.frames_base} ({self.layout} layout)",
+                 f"rows read {self.rows_read}, kept {self.rows_kept}, skipped {self.rows_skipped}"]
+        lines += [f"  skipped {n:4d}  {why}" for why, n in self.skipped.most_common()]
+        lines += [f"  fixed   {n:4d}  {what}" for what, n in self.fixes.most_common()]
+        lines.append(f"missing frames inside onset..offset: {self.missing_frames} "
+                     f"(in {self.clips_with_missing_frames} clips); missing clips skipped: "
+                     f"{self.missing_clips}")
+        if self.non_sample_rows:
+            lines.append(f"rows without clip name or onset (notes, sub-titles) ignored: "
+                         f"{self.non_sample_rows}")
+        return "\n".join(lines)
+
+
+class _RowProblem(Exception):
+    """A row the reader cannot use: ``reason`` is the report key, ``message`` and ``fix`` the text."""
+
+    def __init__(self, reason: str, message: str, fix: str, missing_clip: bool = False):
+        super().__init__(message)
+        self.reason, self.message, self.fix, self.missing_clip = reason, message, fix, missing_clip
+
+
+_SKIP_HINT = "or pass skip_bad_rows=True to skip such rows (they are counted in the report)"
+
+
+def _resolve_root(dataset: str, root: str | os.PathLike | None) -> Path:
+    if root is None and dataset == "synthme":
+        from .synthetic import make_synthme
+
+        root = make_synthme(profile="quick")
+    if root is None:
+        env = ROOT_ENV[dataset]
+        if not os.environ.get(env):
+            raise DatasetError(f"{dataset} is licence-gated and not bundled: pass root=<your copy> "
+                               f"(CLI: --root PATH) or set ${env}. docs/datasets.md lists the "
+                               f"expected folders.")
+        root = os.environ[env]
+    path = Path(root).expanduser().absolute()  # frame paths stay valid after a chdir
+    if not path.is_dir():
+        raise DatasetError(f"{dataset} root {path} is not a folder. Fix: pass root= the folder that "
+                           f"holds the annotation sheet and the frames.")
+    return path
+
+
+def _resolve_sheet(root: Path, fmt: str, sheet: str | os.PathLike | None) -> Path:
+    if sheet is None:
+        return find_sheet(root, fmt)
+    path = Path(sheet).expanduser()
+    if not path.exists() and not path.is_absolute() and (root / path).exists():
+        path = root / path
+    return path
+
+
+def _frames(row: SheetRow, report: LoadReport, where: str) -> tuple[int, int, int]:
+    """Onset, apex, offset from the sheet, with rule 2 of the module docstring applied."""
+    parsed: dict[str, int | None] = {}
+    for key in ("onset", "apex", "offset"):
+        try:
+            parsed[key] = parse_frame(row.values[key])
+        except ValueError as exc:
+            raise _RowProblem(f"unreadable {key} frame", f"{key} {exc}",
+                              f"write a whole frame number in the {key} column, {_SKIP_HINT}")
+    onset, apex, offset = parsed["onset"], parsed["apex"], parsed["offset"]
+    if onset is None:
+        raise _RowProblem("onset missing", f"onset is missing ({row.values['onset']!r})",
+                          f"fill in the onset frame, {_SKIP_HINT}")
+    if offset is None:
+        if apex is None:
+            raise _RowProblem("onset only (apex and offset missing)",
+                              "apex and offset are both missing",
+                              f"fill in the apex or offset frame, {_SKIP_HINT}")
+        offset = apex
+        report.fixes["offset missing → set to the apex"] += 1
+        report.note(f"{where}: offset {row.values['offset']!r} → {offset} (the apex)")
+    if offset < onset:
+        raise _RowProblem("offset before onset", f"offset {offset} is before onset {onset}",
+                          f"correct the sheet, {_SKIP_HINT}")
+    if apex is None:
+        apex = (onset + offset) // 2
+        report.fixes["apex missing ('/' or empty) → middle of onset..offset"] += 1
+        report.note(f"{where}: apex {row.values['apex']!r} → {apex} (middle of {onset}..{offset})")
+    if apex < onset:
+        raise _RowProblem("apex before onset", f"apex {apex} is before onset {onset}",
+                          f"correct the sheet, {_SKIP_HINT}")
+    if apex > offset:
+        report.fixes["apex after offset → offset moved to the apex"] += 1
+        report.note(f"{where}: offset {offset} → {apex} (apex {apex} was after it)")
+        offset = apex
+    return onset, apex, offset
+
+
+def _on_disk(frames: dict[int, str], number: int, key: str, tolerance: int, clip_dir: Path,
+             report: LoadReport, where: str) -> int:
+    """Rule 3: the frame itself, or the nearest existing one within ``tolerance``."""
+    if number in frames:
+        return number
+    near = nearest_frame(frames, number)
+    if near is None:
+        raise _RowProblem("clip folder has no frames", f"{clip_dir} holds no images",
+                          f"copy the clip's frames there, {_SKIP_HINT}")
+    if abs(near - number) > tolerance:
+        raise _RowProblem(
+            f"{key} frame not on disk",
+            f"{key} frame {number} has no image in {clip_dir} (frames on disk: "
+            f"{min(frames)}..{max(frames)}; nearest {near} is {abs(near - number)} frames away, "
+            f"more than frame_tolerance={tolerance})",
+            f"correct the sheet, raise frame_tolerance, {_SKIP_HINT}")
+    report.fixes[f"{key} frame not on disk → nearest frame within {tolerance}"] += 1
+    report.note(f"{where}: {key} {number} → {near} (nearest image on disk)")
+    return near
+
+
+def _build_record(dataset: str, fmt: str, mapping: ClassMapping, row: SheetRow, subject: str,
+                  clip: str, base: FramesBase, root: Path, tolerance: int,
+                  report: LoadReport, where: str, disk: DiskIndex) -> dict[str, Any] | None:
+    emotion = clean_text(row.values["emotion"])
+    label = mapping.label_of(emotion)
+    if label is None:
+        key = normalise_emotion(emotion)
+        key = mapping.aliases.get(key, key)
+        if key in mapping.dropped:
+            report.skipped[f"'{key}' is not in the {mapping.num_classes}-class task "
+                           f"(official mapping)"] += 1
+            return None
+        known = sorted(set(mapping.labels) | set(mapping.dropped))
+        raise _RowProblem("unknown emotion", f"emotion {emotion!r} is not one of {dataset}'s "
+                          f"labels {known}", f"correct the sheet, {_SKIP_HINT}")
+    if normalise_emotion(emotion) in mapping.aliases:
+        report.fixes[f"emotion spelled '{normalise_emotion(emotion)}' → read as "
+                     f"'{mapping.aliases[normalise_emotion(emotion)]}'"] += 1
+    onset, apex, offset = _frames(row, report, where)
+    clip_dir, tried = find_clip_dir(base, fmt, subject, clip, disk)
+    if clip_dir is None:
+        raise _RowProblem("clip folder missing on disk",
+                          f"clip folder not found; looked in {', '.join(map(str, tried))}",
+                          f"check root= (and layout=), copy the clip there, {_SKIP_HINT}",
+                          missing_clip=True)
+    frames = disk.frames(clip_dir)
+    onset = _on_disk(frames, onset, "onset", tolerance, clip_dir, report, where)
+    apex = _on_disk(frames, apex, "apex", tolerance, clip_dir, report, where)
+    offset = _on_disk(frames, offset, "offset", tolerance, clip_dir, report, where)
+    if apex < onset:  # only possible when both were moved to frames on disk
+        raise _RowProblem("apex before onset", f"apex {apex} is before onset {onset} once matched "
+                          f"to the images in {clip_dir}", f"correct the sheet, {_SKIP_HINT}")
+    offset = max(offset, apex)
+    numbers = [n for n in frames if onset <= n <= offset]
+    gaps = (offset - onset + 1) - len(numbers)
+    if gaps:
+        report.missing_frames += gaps
+        report.clips_with_missing_frames += 1
+    record = {
+        "dataset": dataset, "subject": subject, "clip": clip, "onset": onset, "apex": apex,
+        "offset": offset, "action_units": normalise_action_units(row.values.get("action_units")),
+        "emotion": emotion, "label": label, "class_name": mapping.classes[label],
+        "clip_dir": str(clip_dir), "frame_paths": [frames[n] for n in numbers],
+        "frame_numbers": numbers, "onset_path": frames[onset], "apex_path": frames[apex],
+    }
+    if dataset == "synthme":
+        landmarks = root / "landmarks" / subject / f"{clip}.npy"
+        if not landmarks.is_file():
+            raise _RowProblem("landmarks missing", f"ground-truth landmarks {landmarks} missing",
+                              "regenerate the synthetic dataset (make_synthme(force=True))")
+        record["landmarks_path"] = str(landmarks)
+    return record
+
+
+def load_dataset(name: str, root: str | os.PathLike | None = None, classes: int = 3,
+                 sheet: str | os.PathLike | None = None, *, layout: str = "auto",
+                 frame_tolerance: int = DEFAULT_FRAME_TOLERANCE,
+                 skip_bad_rows: bool = False) -> pd.DataFrame:
+    """Read a dataset's annotation sheet and frame folders into one table (one row per sample).
+
+    Args:
+        name: ``"casme2"`` (3 or 5 classes), ``"samm"`` (3 or 5), ``"casme3"`` (4 or 7) or
+            ``"synthme"`` (3 or 5, CASME II's mappings; ``root=None`` generates the quick profile).
+        root: the dataset folder (sheet and frames, see docs/datasets.md); None reads
+            ``$TSFMICRO_CASME2`` / ``$TSFMICRO_SAMM`` / ``$TSFMICRO_CASME3``.
+        classes: the task, with the official mapping of spec §6.
+        sheet: the annotation sheet, if it is not found by name under ``root``.
+        layout: ``"auto"`` (the copy holding most subjects, the cropped one on a tie),
+            ``"cropped"`` or ``"raw"``.
+        frame_tolerance: how far (frames) a sheet frame number may be from an image on disk.
+        skip_bad_rows: skip and count rows that would raise (missing clip, bad frames, unknown
+            emotion) instead of raising.
+
+    Example::
+
+        df = load_dataset("casme2", "/data/CASME2", classes=5)
+        print(df.attrs["report"])            # what was read, skipped, fixed
+        df.groupby("class_name").size()
+
+    Taught in notebook 01 (data and preprocessing).
+    """
+    dataset = normalise_dataset_name(name)
+    mapping = get_mapping(dataset, classes)
+    fmt = SHEET_FORMAT[dataset]
+    root_path = _resolve_root(dataset, root)
+    sheet_path = _resolve_sheet(root_path, fmt, sheet)
+    table: Sheet = read_sheet(sheet_path)
+    report = LoadReport(dataset, mapping.num_classes, str(root_path), str(sheet_path),
+                        non_sample_rows=len(table.ignored_rows))
+    if "action_units" not in table.columns:
+        report.fixes["no Action Units column → action_units left empty"] += len(table.rows)
+
+    subjects: list[tuple[SheetRow, str, str]] = []
+    for row in table.rows:
+        clip = clean_text(row.values["clip"])
+        where = f"{table.name} row {row.number} ({row.values['subject']!r}/{clip})"
+        try:
+            subject = normalise_subject(dataset, row.values["subject"])
+            if not clip:
+                raise ValueError("the Filename cell is empty")
+        except ValueError as exc:
+            if skip_bad_rows:
+                report.rows_read += 1
+                report.skipped["unreadable subject or empty Filename"] += 1
+                report.note(f"{where}: skipped, {exc}")
+                continue
+            raise DatasetError(f"{where}: {exc}. Fix: write the subject as a number or as in the "
+                               f"release (e.g. sub01, 006, spNO.1) and fill in the clip name, "
+                               f"{_SKIP_HINT}.") from None
+        subjects.append((row, subject, clip))
+    base = find_frames_base(root_path, fmt, [s for _, s, _ in subjects], layout)
+    report.frames_base, report.layout = str(base.path), base.kind
+
+    records: list[dict[str, Any]] = []
+    disk = DiskIndex()
+    for row, subject, clip in subjects:
+        report.rows_read += 1
+        where = f"{table.name} row {row.number} ({subject}/{clip})"
+        try:
+            record = _build_record(dataset, fmt, mapping, row, subject, clip, base, root_path,
+                                   int(frame_tolerance), report, where, disk)
+        except _RowProblem as problem:
+            if not skip_bad_rows:
+                raise DatasetError(f"{where}: {problem.message}. Fix: {problem.fix}.") from None
+            report.skipped[problem.reason] += 1
+            report.missing_clips += problem.missing_clip
+            report.note(f"{where}: skipped, {problem.message}")
+            continue
+        if record is not None:
+            records.append(record)
+    report.rows_kept = len(records)
+    if not records:
+        raise DatasetError(f"{table.name}: no sample left for the {mapping.num_classes}-class "
+                           f"task out of {report.rows_read} rows.\n{report}")
+    columns = COLUMNS + (["landmarks_path"] if dataset == "synthme" else [])
+    df = pd.DataFrame.from_records(records, columns=columns)
+    for col in ("onset", "apex", "offset", "label"):
+        df[col] = df[col].astype("int64")
+    df.attrs["classes"] = list(mapping.classes)
+    df.attrs["report"] = report
+    return df
+
+
+def dataset_report(name: str, root: str | os.PathLike | None = None, classes: int = 3,
+                   sheet: str | os.PathLike | None = None, **kwargs: Any) -> str:
+    """The text ``tsfmicro data check`` prints: the load summary, samples per class and subject."""
+    df = load_dataset(name, root, classes=classes, sheet=sheet, **kwargs)
+    report: LoadReport = df.attrs["report"]
+    lines = [str(report), "", "samples per class:"]
+    per_class = df.groupby("label").size()
+    for label, class_name in enumerate(df.attrs["classes"]):
+        lines.append(f"  {label} {class_name:<12s} {int(per_class.get(label, 0)):5d}")
+    per_subject = df.groupby("subject", sort=True).size()
+    lines.append(f"samples per subject ({len(per_subject)} subjects):")
+    items = [f"{s} {n}" for s, n in per_subject.items()]
+    lines += ["  " + ", ".join(items[i:i + 8]) for i in range(0, len(items), 8)]
+    if report.details:
+        lines.append("row by row (fixes and skips):")
+        lines += [f"  {d}" for d in report.details[:20]]
+        if len(report.details) > 20:
+            lines.append(f"  ... {len(report.details) - 20} more in df.attrs['report'].details")
+    return "\n".join(lines)

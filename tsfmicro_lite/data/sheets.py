@@ -1,0 +1,263 @@
+"""Finding and parsing the annotation sheets of CASME II, SAMM and CAS(ME)^3 as users have them.
+
+Why a module of its own: real sheets are messy, and every quirk handled here is one that stops a
+first reproduction (notebook 01, "pointing the kit at a real dataset", shows the result):
+
+- the sheet is found by name pattern (``CASME2-coding-*.xlsx``, ``SAMM_Micro_FACS_Codes*.xlsx``,
+  ``cas(me)3_part_A_ME_label*.xlsx``; xlsx or csv) or passed explicitly;
+- the header row is searched for, because SAMM's released workbook has title rows above it;
+- column names are matched after lower-casing and removing spaces and punctuation, so
+  ``"Onset Frame "``, ``"OnsetFrame"`` and ``"Onset"`` are the same column; unnamed extra columns
+  (CASME II's columns 2 and 6) are ignored;
+- row numbers are the ones Excel shows (1-based, header included), so error messages point at the
+  cell a user has to fix.
+
+Value parsing (frame numbers, action units) lives here too; the decisions about what to do with a
+bad value (fix and count, or raise) are in ``readers.py``.
+"""
+from __future__ import annotations
+
+import csv
+import fnmatch
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import DatasetError
+
+SHEET_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".xls")
+
+#: Name patterns (case-insensitive, most specific first) of each sheet format's annotation file.
+SHEET_PATTERNS: dict[str, tuple[str, ...]] = {
+    "casme2": ("casme2-coding-*", "casme2*coding*", "*casme2*", "*casme*ii*"),
+    "samm": ("samm_micro_facs_codes*", "samm_136*", "samm*"),
+    "casme3": ("cas(me)3_part_a_me_label*", "cas(me)3*label*", "cas(me)3*", "casme3*",
+               "*part_a*label*"),
+}
+
+#: Canonical field → accepted header spellings, normalised (lower-case, alphanumerics only).
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "subject": ("subject", "subjects", "sub", "subjectid", "participant"),
+    "clip": ("filename", "filenames", "file", "clip", "video", "videoname", "episode"),
+    "onset": ("onsetframe", "onset", "onsetf"),
+    "apex": ("apexframe", "apex", "apexf"),
+    "offset": ("offsetframe", "offset", "offsetf"),
+    "action_units": ("actionunits", "actionunit", "au", "aus"),
+    "emotion": ("estimatedemotion", "emotion", "emotions", "estimatedemotions"),
+}
+REQUIRED_COLUMNS = ("subject", "clip", "onset", "apex", "offset", "emotion")
+HEADER_SEARCH_ROWS = 40  # SAMM's release has ~13 title rows; search well past that
+MISSING_TOKENS = {"", "/", "-", "--", "n/a", "na", "nan", "none", "null", "?"}
+
+
+@dataclass
+class SheetRow:
+    """One sample row, values as read (parsed later, so errors can name the row)."""
+
+    number: int  # the row number Excel shows
+    values: dict[str, Any]
+
+
+@dataclass
+class Sheet:
+    """A parsed annotation sheet: where its header was, which columns matched, its sample rows."""
+
+    path: Path
+    worksheet: str | None
+    header_row: int
+    columns: dict[str, str]  # canonical field → header text as in the sheet
+    rows: list[SheetRow]
+    ignored_rows: list[int] = field(default_factory=list)  # rows with text but no clip/onset
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def _norm_header(text: object) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(text).lower()) if text is not None else ""
+
+
+def is_missing(value: object) -> bool:
+    """True for empty cells and the placeholders sheets use for "not coded" (``/``, ``-``, NaN)."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and value.strip().lower() in MISSING_TOKENS
+
+
+def parse_frame(value: object) -> int | None:
+    """A frame number from a cell: ``123``, ``123.0``, ``" 123 "`` → 123; missing/negative → None.
+
+    Negative values count as missing: some sheets write ``-1`` for "not coded". Anything else that
+    is not a whole number raises ValueError (the reader adds the file and row).
+    """
+    if is_missing(value):
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a frame number")
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        text = str(value).strip()
+        if not re.fullmatch(r"[+-]?\d+(\.0*)?", text):
+            raise ValueError(f"{value!r} is not a frame number")
+        number = float(text)
+    if not number.is_integer():
+        raise ValueError(f"{value!r} is not a whole frame number")
+    return int(number) if number >= 0 else None
+
+
+def normalise_action_units(value: object) -> str:
+    """Action units as one string: ``4`` / ``4.0`` → ``"4"``, ``" 4 + 7 "`` → ``"4+7"``, ``"R12"`` kept."""
+    if is_missing(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = re.sub(r"\s*([+,;/])\s*", r"\1", str(value).strip())
+    return re.sub(r"\s+", " ", text)
+
+
+def clean_text(value: object) -> str:
+    """A text cell as a stripped string (``1.0`` → ``"1"``; missing → ``""``)."""
+    if is_missing(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+# ----------------------------------------------------------------------------- finding the sheet
+def find_sheet(root: Path, fmt: str) -> Path:
+    """The annotation sheet under ``root`` (then its subfolders, then its parent), by name pattern.
+
+    Among several files matching the same pattern, the last by name wins (CASME II's
+    ``-20190701`` over ``-20140508``; the official code reads the 2019 sheet), xlsx before csv.
+    """
+    patterns = SHEET_PATTERNS[fmt]
+    tiers = [[root], sorted(p for p in _safe_iterdir(root) if p.is_dir()), [root.parent]]
+    for tier in tiers:
+        files = [f for d in tier for f in _safe_iterdir(d)
+                 if f.is_file() and f.suffix.lower() in SHEET_SUFFIXES
+                 and not f.name.startswith(("~$", "."))]
+        for pattern in patterns:
+            hits = [f for f in files if fnmatch.fnmatchcase(f.name.lower(), pattern + ".*")
+                    or fnmatch.fnmatchcase(f.stem.lower(), pattern)]
+            if hits:
+                ext_rank = {s: i for i, s in enumerate(SHEET_SUFFIXES)}
+                return max(hits, key=lambda f: (f.stem.lower(), -ext_rank[f.suffix.lower()]))
+    raise DatasetError(
+        f"no annotation sheet found in {root} (nor its subfolders or parent): looked for "
+        f"{', '.join(p + '.xlsx/.csv' for p in patterns)}. Fix: pass sheet=<path to the sheet> "
+        f"(CLI: --sheet PATH).")
+
+
+def _safe_iterdir(path: Path) -> list[Path]:
+    try:
+        return list(path.iterdir())
+    except OSError:
+        return []
+
+
+# ----------------------------------------------------------------------------- reading the sheet
+def _raw_rows(path: Path) -> list[tuple[str | None, list[tuple[int, list[Any]]]]]:
+    """Every worksheet as (name, [(excel row number, cells)])."""
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        raise DatasetError(f"{path}: the old .xls format needs the xlrd package, which the kit "
+                           f"does not install. Fix: open it and save it as .xlsx or .csv.")
+    if suffix == ".csv":
+        return [(None, _csv_rows(path))]
+    if suffix not in (".xlsx", ".xlsm"):
+        raise DatasetError(f"{path}: unsupported sheet type {suffix!r}; expected .xlsx or .csv.")
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several types for a corrupt or non-xlsx file
+        raise DatasetError(f"{path}: cannot be read as an Excel workbook ({exc}). Fix: re-save "
+                           f"it from Excel as .xlsx, or export it as .csv.") from None
+    try:
+        return [(ws.title, [(i, list(r)) for i, r in
+                            enumerate(ws.iter_rows(min_row=1, values_only=True), start=1)])
+                for ws in book.worksheets]
+    finally:
+        book.close()
+
+
+def _csv_rows(path: Path) -> list[tuple[int, list[Any]]]:
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    sample = text[:4096]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    return [(i, row) for i, row in enumerate(csv.reader(text.splitlines(), dialect), start=1)]
+
+
+def _match_header(cells: list[Any]) -> dict[str, int]:
+    """Canonical field → column index for a candidate header row (first alias that matches wins)."""
+    normed = [_norm_header(c) for c in cells]
+    found: dict[str, int] = {}
+    for fieldname, aliases in COLUMN_ALIASES.items():
+        for alias in aliases:
+            if alias in normed:
+                found[fieldname] = normed.index(alias)
+                break
+    return found
+
+
+def read_sheet(path: str | Path) -> Sheet:
+    """Parse an annotation sheet into sample rows with canonical field names.
+
+    Raises ``DatasetError`` naming the file when no header row is found or a column is missing.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"annotation sheet {path} does not exist. Fix: check the path passed as "
+                           f"sheet= (CLI: --sheet), or leave it out to search by name.")
+    best: tuple[str | None, int, dict[str, int], list] | None = None
+    for title, rows in _raw_rows(path):
+        for number, cells in rows[:HEADER_SEARCH_ROWS]:
+            found = _match_header(cells)
+            if "subject" in found and "clip" in found:
+                if best is None or len(found) > len(best[2]):
+                    best = (title, number, found, [cells, rows])
+                break
+    if best is None:
+        raise DatasetError(
+            f"{path.name}: no header row with a Subject and a Filename column in the first "
+            f"{HEADER_SEARCH_ROWS} rows of any worksheet. Fix: make sure the sheet has a header "
+            f"row such as 'Subject, Filename, OnsetFrame, ApexFrame, OffsetFrame, Action Units, "
+            f"Estimated Emotion'.")
+    title, header_row, found, (header_cells, rows) = best
+    missing = [f for f in REQUIRED_COLUMNS if f not in found]
+    if missing:
+        wanted = "; ".join(f"{f}: one of {COLUMN_ALIASES[f]}" for f in missing)
+        present = [str(c).strip() for c in header_cells if c is not None and str(c).strip()]
+        raise DatasetError(
+            f"{path.name} row {header_row} (header): no column for {wanted}. Columns found: "
+            f"{present}. Fix: rename the column in the sheet (spacing and case do not matter).")
+    columns = {f: str(header_cells[i]).strip() for f, i in found.items()}
+    sample_rows: list[SheetRow] = []
+    ignored: list[int] = []
+    for number, cells in rows:
+        if number <= header_row:
+            continue
+        values = {f: (cells[i] if i < len(cells) else None) for f, i in found.items()}
+        if all(is_missing(c) for c in cells):
+            continue  # blank line
+        if is_missing(values["clip"]) and is_missing(values["onset"]):
+            ignored.append(number)  # a note or sub-title, not a sample
+            continue
+        sample_rows.append(SheetRow(number, values))
+    return Sheet(path, title, header_row, columns, sample_rows, ignored)
