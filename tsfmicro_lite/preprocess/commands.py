@@ -1,8 +1,55 @@
-"""`tsfmicro` subcommands of tsfmicro_lite.preprocess."""
+"""``tsfmicro prepare``: align, crop and cache a dataset's onset/apex inputs from the shell (2 processes).
+
+Same code as notebook 01 (``prepare(load_dataset(...), PrepConfig(...))``); a second run reads the cache.
+"""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from ..data import DatasetError, load_dataset
+    from .faces import FaceNotFoundError, FrameReadError
+    from .pipeline import PrepConfig, prepare
+
+    try:
+        root = args.root
+        if args.dataset == "synthme" and root is None:
+            from ..data import make_synthme
+
+            root = make_synthme(profile=args.profile)
+        df = load_dataset(args.dataset, root, classes=args.classes, sheet=args.sheet)
+        config = PrepConfig(size=args.size, margin=args.margin, detector=args.detector, upsample=args.upsample,
+                            motion=args.motion, flow_method=args.flow_method, keep_candidates=args.keep_candidates,
+                            fallbacks=tuple(f for f in args.fallbacks.split(",") if f))
+        prepared = prepare(df, config, cache_dir=args.cache_dir, workers=args.workers, progress=True)
+    except (DatasetError, FaceNotFoundError, FrameReadError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}")
+        return 1
+    print(prepared.summary())
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this subsystem's subcommands (none yet)."""
+    """Add ``tsfmicro prepare``."""
+    p = subparsers.add_parser("prepare", help="detect, align and crop every clip's onset/apex (cached)",
+                              description=__doc__)
+    p.add_argument("--dataset", required=True, help="synthme | casme2 | samm | casme3")
+    p.add_argument("--root", type=Path, default=None, help="dataset folder (synthme: optional, generated)")
+    p.add_argument("--profile", default="quick", help="synthme profile when --root is not given")
+    p.add_argument("--classes", type=int, default=3)
+    p.add_argument("--sheet", type=Path, default=None, help="annotation sheet, if not found by name")
+    p.add_argument("--size", type=int, default=224, help="side of the aligned crops (paper: 224)")
+    p.add_argument("--margin", type=float, default=0.2, help="space around the face box, fraction of its width")
+    p.add_argument("--detector", default="hog", choices=["hog", "cnn"])
+    p.add_argument("--upsample", type=int, default=1)
+    p.add_argument("--motion", default="diff", choices=["diff", "flow", "strain", "all"])
+    p.add_argument("--flow-method", default="farneback", choices=["farneback", "dis", "tvl1"])
+    p.add_argument("--keep-candidates", action="store_true",
+                   help="also store the frames the training-time frame-pair search may pick")
+    p.add_argument("--fallbacks", default="haar,landmarks,crop",
+                   help="comma list tried in order when dlib finds no face (empty: none)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
+    p.add_argument("--cache-dir", type=Path, default=None, help="default: <TSFMICRO_CACHE>/prepared")
+    p.set_defaults(func=_prepare)

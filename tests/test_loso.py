@@ -1,0 +1,153 @@
+"""LOSO splits, the fold loop, resume after a crash, result tables (tsfmicro_lite.train.loso)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsfmicro_lite import metrics as M
+from tsfmicro_lite.train.checkpoints import RunFolder, RunMismatchError
+from tsfmicro_lite.train.loso import run_loso
+from tsfmicro_lite.train.protocol import OptimisticProtocolWarning
+from tsfmicro_lite.train.splits import inner_validation_split, loso_folds
+from tsfmicro_lite.train.toy import ToyFusion, toy_data
+from tsfmicro_lite.train.trainer import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+CFG = dict(epochs=3, batch_size=16, lr=2e-2, weight_decay=0.01, device="cpu", seed=3)
+METRICS = ["fold", "subject", "protocol", "n", "accuracy", "uf1", "uar", "epoch_accuracy", "epoch_uf1"]
+
+
+def test_no_subject_on_both_sides():
+    rng = np.random.default_rng(0)
+    subjects = rng.choice([f"sub{i:02d}" for i in range(1, 9)], size=120)
+    folds = loso_folds(subjects)
+    assert [f.subject for f in folds] == sorted(set(subjects))
+    covered = np.concatenate([f.test_idx for f in folds])
+    assert sorted(covered.tolist()) == list(range(120))     # every sample tested exactly once
+    for f in folds:
+        assert set(subjects[f.test_idx]) == {f.subject}
+        assert f.subject not in set(subjects[f.train_idx])
+        assert len(f.train_idx) + len(f.test_idx) == 120
+        fit, val = inner_validation_split(f.train_idx, subjects, 2, seed=f.index)
+        assert not set(subjects[fit]) & set(subjects[val])
+        assert f.subject not in set(subjects[val]) | set(subjects[fit])
+        assert len(set(subjects[val])) == 2
+
+
+def test_official_list_tests_only_listed_but_trains_on_all():
+    subjects = np.array(["a", "a", "b", "c", "c", "d"])
+    folds = loso_folds(subjects, test_subjects=["a", "c"])
+    assert [f.subject for f in folds] == ["a", "c"]
+    assert "b" in set(subjects[folds[0].train_idx])          # skipped subject still trained on
+    with pytest.raises(ValueError, match=r"test_subjects \['z'\] are not in the data"):
+        loso_folds(subjects, test_subjects=["a", "z"])
+    with pytest.raises(ValueError, match="at least 2 subjects"):
+        loso_folds(["a", "a"])
+
+
+def test_run_both_protocols_tables_and_labels(tmp_path):
+    data = toy_data(num_subjects=4, signal=1.5)
+    with pytest.warns(OptimisticProtocolWarning):
+        res = run_loso(data, lambda: ToyFusion(3), TrainConfig(**CFG), protocols=("honest", "paper"),
+                       out_dir=tmp_path / "run", meta={"variant": "toy"}, verbose=False)
+    r = res.results
+    assert len(r) == 2 * 4 + 2
+    assert set(r["protocol"]) == {"honest", "paper"}
+    assert r[r.protocol == "paper"]["protocol_label"].str.contains("OPTIMISTIC").all()
+    # pooled honest row = scores of the pooled last-epoch predictions
+    p = res.predictions[res.predictions.protocol == "honest"]
+    pooled = res.pooled("honest").iloc[0]
+    assert pooled["uf1"] == pytest.approx(M.uf1(p.y_true, p.y_pred))
+    assert (p.epoch == 3).all()
+    # paper >= honest on every fold, by construction (it may pick the last epoch too)
+    per = r[r.fold != "pooled"].pivot(index="fold", columns="protocol", values="accuracy")
+    assert (per["paper"] >= per["honest"]).all()
+    for name in ("results.csv", "results.json", "predictions.csv", "run.json"):
+        assert (tmp_path / "run" / name).exists()
+    disk = pd.read_csv(tmp_path / "run" / "results.csv")
+    for col in ("dataset", "classes", "variant", "protocol", "fold", "seed", "device", "wall_s",
+                "kit_version", "git_commit", "uf1", "uar", "accuracy"):
+        assert col in disk.columns
+    model = RunFolder(tmp_path / "run").load_model(0, lambda: ToyFusion(3))
+    assert sum(p.numel() for p in model.parameters()) > 0
+
+
+def test_two_runs_identical_and_resume_after_crash(tmp_path):
+    data = toy_data(num_subjects=4)
+    cfg = TrainConfig(**CFG)
+    full = run_loso(data, lambda: ToyFusion(3), cfg, out_dir=tmp_path / "a", verbose=False)
+    again = run_loso(data, lambda: ToyFusion(3), cfg, out_dir=None, verbose=False)
+    pd.testing.assert_frame_equal(full.results[METRICS], again.results[METRICS])
+
+    class Crash(RuntimeError):
+        pass
+
+    def crash_after_fold_1(fold, history):
+        if fold.index == 1:
+            raise Crash("simulated kill after fold 1")
+
+    with pytest.raises(Crash):
+        run_loso(data, lambda: ToyFusion(3), cfg, out_dir=tmp_path / "b", verbose=False,
+                 on_fold_end=crash_after_fold_1)
+    assert len(list((tmp_path / "b" / "folds").glob("*.json"))) == 2
+    assert not (tmp_path / "b" / "results.csv").exists()
+    resumed = run_loso(data, lambda: ToyFusion(3), cfg, out_dir=tmp_path / "b", verbose=False)
+    assert resumed.resumed_folds == [0, 1]
+    pd.testing.assert_frame_equal(full.results[METRICS], resumed.results[METRICS])
+
+
+def test_resume_refuses_a_different_config(tmp_path):
+    data = toy_data(num_subjects=3)
+    run_loso(data, lambda: ToyFusion(3), TrainConfig(**CFG), out_dir=tmp_path, verbose=False, max_folds=1)
+    with pytest.raises(RunMismatchError, match=r"train: saved=.*Use another --out folder"):
+        run_loso(data, lambda: ToyFusion(3), TrainConfig(**{**CFG, "lr": 0.5}), out_dir=tmp_path,
+                 verbose=False, max_folds=1)
+
+
+SCRIPT = textwrap.dedent("""
+    import sys, time
+    from tsfmicro_lite.train.loso import run_loso
+    from tsfmicro_lite.train.toy import ToyFusion, toy_data
+    from tsfmicro_lite.train.trainer import TrainConfig
+    slow = sys.argv[2] == "slow"
+    def pause(fold, history):
+        if slow:
+            time.sleep(30)   # gives the parent time to kill us after fold 0 is on disk
+    run_loso(toy_data(num_subjects=3), lambda: ToyFusion(3),
+             TrainConfig(epochs=3, batch_size=16, lr=2e-2, weight_decay=0.01, device="cpu", seed=3),
+             out_dir=sys.argv[1], on_fold_end=pause)
+""")
+
+
+@pytest.mark.slow
+def test_killed_subprocess_resumes(tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, str(script), str(out), "slow"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list((out / "folds").glob("fold_00_*.json")):
+        time.sleep(0.2)
+    proc.kill()
+    proc.wait()
+    assert list((out / "folds").glob("fold_00_*.json")), "fold 0 never finished"
+    assert not (out / "results.csv").exists()
+    done = subprocess.run([sys.executable, str(script), str(out), "fast"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "resumed from disk" in done.stdout
+    run_loso(toy_data(num_subjects=3), lambda: ToyFusion(3), TrainConfig(**CFG), out_dir=tmp_path / "fresh",
+             verbose=False)   # an uninterrupted run of the same command, in this process
+    a = pd.read_csv(out / "results.csv")[METRICS]
+    b = pd.read_csv(tmp_path / "fresh" / "results.csv")[METRICS]
+    pd.testing.assert_frame_equal(a, b)

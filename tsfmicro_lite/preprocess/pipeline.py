@@ -1,0 +1,365 @@
+"""``prepare(df, PrepConfig(...))``: aligned onset/apex crops and motion inputs for every clip, cached.
+
+Taught in notebook 01 ("What the model receives"). For each clip (one row of ``load_dataset``):
+
+1. locate the face on the **onset** frame (dlib, else the visible fallbacks of ``faces.py``);
+2. estimate ONE similarity transform from it and warp the onset, the apex (and, when
+   ``keep_candidates``, the few frames the training-time frame-pair search may pick) with it;
+3. compute the motion inputs the config asks for (difference always derivable; flow / strain stored).
+
+Cache, two levels under ``<cache>/prepared/v1/`` (``utils.paths.cache_dir()`` unless ``cache_dir=``), every
+file written atomically with ``utils.io``:
+
+- ``align/<key>.json`` — where the face is on the onset frame; the key covers the onset file (path, size,
+  mtime), the ground-truth landmark file when it is a fallback, and the detector settings. Changing the
+  crop size, margin or motion input reuses it, so the detector does not run again.
+- ``clips/<key>.npz`` — the arrays of one clip; the key covers the alignment key, every frame file read and
+  every parameter. A second run with the same config reads only these and never loads dlib.
+Changing a parameter or touching a frame invalidates exactly the entries whose key includes it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..utils.io import atomic_path, atomic_write_json
+from ..utils.paths import cache_dir as default_cache_dir
+from .augment import search_radius
+from .faces import FALLBACKS, FaceAligner, FaceLocation, apply_transform, read_frame
+from .inputs import FLOW_METHODS, optical_flow, optical_strain
+
+CACHE_VERSION = "v1"
+MOTIONS = ("diff", "flow", "strain", "all")
+
+
+@dataclass(frozen=True)
+class PrepConfig:
+    """Every parameter of the preprocessing; each one is part of the cache key of the entries it affects."""
+
+    size: int = 224  # side of the aligned crops (the paper's input size; CPU presets use less)
+    margin: float = 0.2  # free space around the face box, as a fraction of its width, on each side
+    detector: str = "hog"  # dlib "hog" (fast) or "cnn" (MMOD, ~3 s an image on CPU)
+    upsample: int = 1  # dlib's image pyramid upsampling (1 finds faces down to ~40 px)
+    fallbacks: tuple[str, ...] = FALLBACKS  # tried in order when dlib finds no face; counted in the report
+    motion: str = "diff"  # what to store besides onset/apex: "diff" (nothing more), "flow", "strain", "all"
+    flow_method: str = "farneback"  # "farneback" | "dis" | "tvl1" (opencv-contrib only)
+    keep_candidates: bool = False  # store aligned frames onset..onset+r and apex−r..apex for the frame-pair search
+
+    def __post_init__(self) -> None:
+        if self.motion not in MOTIONS:
+            raise ValueError(f"PrepConfig.motion must be one of {list(MOTIONS)}, got {self.motion!r}")
+        if self.flow_method not in FLOW_METHODS:
+            raise ValueError(f"PrepConfig.flow_method must be one of {list(FLOW_METHODS)}, got {self.flow_method!r}")
+        if self.size < 16:
+            raise ValueError(f"PrepConfig.size must be at least 16 pixels, got {self.size}")
+        object.__setattr__(self, "fallbacks", tuple(self.fallbacks))
+        FaceAligner(detector=self.detector, fallbacks=self.fallbacks)  # validates detector and fallbacks
+
+    @property
+    def wants_flow(self) -> bool:
+        return self.motion in ("flow", "strain", "all")
+
+    @property
+    def wants_strain(self) -> bool:
+        return self.motion in ("strain", "all")
+
+    def detector_params(self) -> dict[str, Any]:
+        """The parameters the face location depends on (the alignment cache key)."""
+        return {"detector": self.detector, "upsample": self.upsample, "fallbacks": list(self.fallbacks)}
+
+    def aligner(self) -> FaceAligner:
+        return FaceAligner(size=self.size, margin=self.margin, detector=self.detector, upsample=self.upsample,
+                           fallbacks=self.fallbacks)
+
+
+@dataclass
+class PreparedClips:
+    """Aligned inputs of N clips, in the order of the DataFrame given to :func:`prepare`."""
+
+    onset: np.ndarray  # (N, S, S, 3) uint8
+    apex: np.ndarray  # (N, S, S, 3) uint8
+    labels: np.ndarray  # (N,) int64
+    subjects: np.ndarray  # (N,) str
+    clips: np.ndarray  # (N,) str
+    report: dict[str, Any]
+    config: PrepConfig
+    classes: list[str] = field(default_factory=list)
+    datasets: np.ndarray | None = None  # (N,) str
+    sources: np.ndarray | None = None  # (N,) str: which method located each face (dlib, haar, ...)
+    transforms: np.ndarray | None = None  # (N, 2, 3) onset-frame → crop
+    flow: np.ndarray | None = None  # (N, S, S, 2) float32 pixels
+    strain: np.ndarray | None = None  # (N, S, S, 1) float32
+    onset_candidates: list[np.ndarray] | None = None  # per clip (r+1, S, S, 3): frames onset+0..r
+    apex_candidates: list[np.ndarray] | None = None  # per clip (r+1, S, S, 3): frames apex−0..r
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def size(self) -> int:
+        return int(self.onset.shape[1])
+
+    def subset(self, indices: Sequence[int]) -> "PreparedClips":
+        """The same clips restricted to ``indices`` (e.g. one LOSO fold)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        picked: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                picked[f.name] = value[idx]
+            elif isinstance(value, list) and f.name.endswith("_candidates"):
+                picked[f.name] = [value[i] for i in idx]
+            else:
+                picked[f.name] = value
+        return PreparedClips(**picked)
+
+    def summary(self) -> str:
+        """One paragraph: clips, how each face was found (per dataset), cache use, time."""
+        r = self.report
+        lines = [f"prepared {len(self)} clips at {self.size}×{self.size} (motion={self.config.motion}) "
+                 f"in {r.get('seconds', 0):.1f} s"]
+        for name, counts in r.get("sources", {}).items():
+            used = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+            lines.append(f"  {name}: face located by {used}")
+        for name, clips in r.get("fallback_clips", {}).items():
+            if clips:
+                shown = ", ".join(clips[:8]) + (" ..." if len(clips) > 8 else "")
+                lines.append(f"  fallback {name}: {len(clips)} clips ({shown})")
+        c = r.get("cache", {})
+        lines.append(f"  cache: {c.get('clip_hits', 0)} clips read, {c.get('computed', 0)} computed "
+                     f"({c.get('align_hits', 0)} reused a cached face location), dlib ran on "
+                     f"{c.get('detector_runs', 0)} onset frames; {c.get('dir', '')}")
+        return "\n".join(lines)
+
+
+# -- cache keys --------------------------------------------------------------------------------------
+def file_identity(path: str | os.PathLike) -> list[Any]:
+    """(path, size, mtime_ns) of a source file: cheap, and changes when the file is replaced or edited."""
+    st = os.stat(path)
+    return [str(Path(path).resolve()), st.st_size, st.st_mtime_ns]
+
+
+def _hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def _clip_frames(row: dict, dataset: str, keep_candidates: bool) -> tuple[list[str], list[str]]:
+    """Paths of frames onset+0..r and apex−0..r (just [onset], [apex] without the frame-pair search)."""
+    onset_path, apex_path = str(row["onset_path"]), str(row["apex_path"])
+    if not keep_candidates:
+        return [onset_path], [apex_path]
+    paths = [str(p) for p in row.get("frame_paths") or []]
+    radius = search_radius(int(row["onset"]), int(row["apex"]), dataset)
+    if onset_path not in paths or apex_path not in paths:
+        return [onset_path], [apex_path]
+    i0, j0 = paths.index(onset_path), paths.index(apex_path)
+    radius = max(0, min(radius, (j0 - i0 - 1) // 2))  # candidates never cross
+    return paths[i0:i0 + radius + 1], [paths[j0 - j] for j in range(radius + 1)]
+
+
+def _gt_landmarks(row: dict) -> tuple[np.ndarray | None, list[Any] | None]:
+    """Ground-truth onset landmarks of a synthetic clip (and the file identity for the key), if any."""
+    path = row.get("landmarks_path")
+    if path is None or (isinstance(path, float) and np.isnan(path)) or not Path(str(path)).is_file():
+        return None, None
+    marks = np.load(str(path), mmap_mode="r")
+    numbers = list(row.get("frame_numbers") or [])
+    k = numbers.index(int(row["onset"])) if int(row["onset"]) in numbers else 0
+    return np.array(marks[k], dtype=np.float64), file_identity(path) + [k]
+
+
+# -- work of one clip (runs in a worker process) ------------------------------------------------------
+_ALIGNERS: dict[str, FaceAligner] = {}
+
+
+def _worker_init() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)  # two processes on two cores: no oversubscription
+
+
+def _aligner_for(config: PrepConfig) -> FaceAligner:
+    key = _hash(config.detector_params())
+    if key not in _ALIGNERS:
+        _ALIGNERS[key] = config.aligner()
+    aligner = _ALIGNERS[key]
+    aligner.size, aligner.margin = config.size, config.margin
+    return aligner
+
+
+def _process_clip(job: dict) -> dict:
+    """Locate (or reuse the cached location), warp, compute motion, write the clip's cache entries."""
+    config: PrepConfig = job["config"]
+    aligner = _aligner_for(config)
+    onset_frames = [read_frame(p) for p in job["onset_paths"]]
+    apex_frames = [read_frame(p) for p in job["apex_paths"]]
+    if job["location"] is not None:
+        location = FaceLocation(**job["location"])
+        detector_ran = False
+    else:
+        location = aligner.locate(onset_frames[0], gt_landmarks=job["gt_landmarks"],
+                                  name=f"{job['onset_paths'][0]} (clip {job['name']})")
+        detector_ran = True
+        record = dataclasses.asdict(location)
+        record["landmarks"] = None if location.landmarks is None else location.landmarks.tolist()
+        atomic_write_json(job["align_file"], record)
+    matrix = aligner.transform(location)
+    size = config.size
+    arrays: dict[str, np.ndarray] = {
+        "onset_candidates": np.stack([apply_transform(f, matrix, size) for f in onset_frames]),
+        "apex_candidates": np.stack([apply_transform(f, matrix, size) for f in apex_frames]),
+        "transform": np.asarray(matrix, dtype=np.float64),
+    }
+    onset, apex = arrays["onset_candidates"][0], arrays["apex_candidates"][0]
+    if config.wants_flow:
+        arrays["flow"] = optical_flow(onset, apex, config.flow_method)
+    if config.wants_strain:
+        arrays["strain"] = optical_strain(arrays["flow"])
+    meta = {"source": location.source}
+    with atomic_path(job["clip_file"]) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
+    return {"index": job["index"], "arrays": arrays, "source": location.source, "detector_ran": detector_ran}
+
+
+def _load_clip(path: Path) -> dict:
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files if k != "meta"}
+        meta = json.loads(str(z["meta"]))
+    return {"arrays": arrays, "source": meta["source"]}
+
+
+# -- public entry point ----------------------------------------------------------------------------------
+def prepare(df, config: PrepConfig | None = None, cache_dir: str | os.PathLike | None = None,
+            workers: int | None = None, progress: bool | Callable[[int, int], None] | None = None) -> PreparedClips:
+    """Aligned onset/apex crops (+ flow/strain, candidates) for every row of a ``load_dataset`` table.
+
+    ``workers`` processes (default: up to 2) run the clips that are not cached; ``progress=True`` shows a
+    tqdm bar (silent when ``TSFMICRO_QUIET=1``), a callable gets ``(done, total)``.
+    """
+    config = config or PrepConfig()
+    start = time.perf_counter()
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir() / "prepared"
+    root = root / CACHE_VERSION
+    rows = df.to_dict("records")
+    n = len(rows)
+    if n == 0:
+        raise ValueError("prepare() got an empty table; check the dataset root and classes (tsfmicro data check)")
+    missing = [c for c in ("onset_path", "apex_path", "label", "subject", "clip") if c not in df.columns]
+    if missing:
+        raise ValueError(f"prepare() needs the load_dataset columns {missing}; got columns {list(df.columns)}")
+
+    results: list[dict | None] = [None] * n
+    jobs: list[dict] = []
+    align_hits = 0
+    for i, row in enumerate(rows):
+        dataset = str(row.get("dataset", "unknown"))
+        onset_paths, apex_paths = _clip_frames(row, dataset, config.keep_candidates)
+        try:
+            identities = [file_identity(p) for p in onset_paths + apex_paths]
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"{exc.filename}: frame of clip {row['subject']}/{row['clip']} "
+                                    f"(row {i}) is missing; re-copy the dataset or fix its sheet") from None
+        gt, gt_id = _gt_landmarks(row) if "landmarks" in config.fallbacks else (None, None)
+        align_key = _hash([CACHE_VERSION, identities[0], gt_id, config.detector_params()])
+        clip_key = _hash([CACHE_VERSION, align_key, identities, dataclasses.asdict(config)])
+        clip_file = root / "clips" / f"{clip_key}.npz"
+        align_file = root / "align" / f"{align_key}.json"
+        if clip_file.is_file():
+            results[i] = _load_clip(clip_file)
+            continue
+        location = None
+        if align_file.is_file():
+            location = json.loads(align_file.read_text())
+            location["landmarks"] = None if location["landmarks"] is None else np.array(location["landmarks"])
+            location["box"] = None if location["box"] is None else tuple(location["box"])
+            location["image_shape"] = tuple(location["image_shape"])
+            align_hits += 1
+        jobs.append({"index": i, "name": f"{row['subject']}/{row['clip']}", "config": config,
+                     "onset_paths": onset_paths, "apex_paths": apex_paths, "gt_landmarks": gt,
+                     "location": location, "align_file": align_file, "clip_file": clip_file})
+
+    detector_runs = 0
+    done = n - len(jobs)
+    bar = _progress_bar(progress, n, done)
+    workers = min(2, os.cpu_count() or 1) if workers is None else max(1, int(workers))
+    if jobs and (workers == 1 or len(jobs) < 4):
+        for job in jobs:
+            out = _process_clip(job)
+            results[out["index"]], detector_runs = out, detector_runs + out["detector_ran"]
+            done = bar(done + 1)
+    elif jobs:
+        import multiprocessing as mp
+
+        fork = "fork" in mp.get_all_start_methods()
+        if fork and any(job["location"] is None for job in jobs):
+            config.aligner().load_models()  # once here (~3 s); forked workers inherit them
+        ctx = mp.get_context("fork" if fork else "spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
+            futures = [pool.submit(_process_clip, job) for job in jobs]
+            for fut in as_completed(futures):
+                out = fut.result()
+                results[out["index"]], detector_runs = out, detector_runs + out["detector_ran"]
+                done = bar(done + 1)
+    bar(None)
+
+    return _assemble(df, rows, results, config, {
+        "clip_hits": n - len(jobs), "computed": len(jobs), "align_hits": align_hits,
+        "detector_runs": detector_runs, "dir": str(root)}, time.perf_counter() - start)
+
+
+def _progress_bar(progress, total: int, initial: int) -> Callable[[int | None], int]:
+    """A function ``update(done)``; ``update(None)`` closes the bar."""
+    if callable(progress):
+        progress(initial, total)
+        return lambda d: (progress(d, total) if d is not None else None) or (d or 0)
+    if progress and os.environ.get("TSFMICRO_QUIET") != "1":
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, initial=initial, desc="prepare", unit="clip")
+
+        def update(d: int | None) -> int:
+            if d is None:
+                bar.close()
+                return 0
+            bar.update(d - bar.n)
+            return d
+        return update
+    return lambda d: d or 0
+
+
+def _assemble(df, rows: list[dict], results: list[dict], config: PrepConfig, cache: dict,
+              seconds: float) -> PreparedClips:
+    arrays = [r["arrays"] for r in results]
+    sources = np.array([r["source"] for r in results])
+    datasets = np.array([str(row.get("dataset", "unknown")) for row in rows])
+    counts: dict[str, dict[str, int]] = {}
+    fallback_clips: dict[str, list[str]] = {}
+    for row, src, ds in zip(rows, sources, datasets):
+        counts.setdefault(ds, {s: 0 for s in ("dlib", "dlib-cnn", "haar", "landmarks", "crop")})[src] += 1
+        if src not in ("dlib", "dlib-cnn"):
+            fallback_clips.setdefault(src, []).append(f"{row['subject']}/{row['clip']}")
+    report = {"sources": counts, "fallback_clips": fallback_clips, "cache": cache, "seconds": seconds,
+              "config": dataclasses.asdict(config)}
+    keep = config.keep_candidates
+    return PreparedClips(
+        onset=np.stack([a["onset_candidates"][0] for a in arrays]),
+        apex=np.stack([a["apex_candidates"][0] for a in arrays]),
+        labels=np.array([int(row["label"]) for row in rows], dtype=np.int64),
+        subjects=np.array([str(row["subject"]) for row in rows]),
+        clips=np.array([str(row["clip"]) for row in rows]),
+        report=report, config=config, classes=list(df.attrs.get("classes", [])), datasets=datasets,
+        sources=sources, transforms=np.stack([a["transform"] for a in arrays]),
+        flow=np.stack([a["flow"] for a in arrays]) if config.wants_flow else None,
+        strain=np.stack([a["strain"] for a in arrays]) if config.wants_strain else None,
+        onset_candidates=[a["onset_candidates"] for a in arrays] if keep else None,
+        apex_candidates=[a["apex_candidates"] for a in arrays] if keep else None,
+    )

@@ -1,0 +1,211 @@
+"""From a dataset name to a results table: load → prepare (cached) → LOSO per variant → compare with
+the paper's quoted numbers. Behind ``tsfmicro train/reproduce`` and notebooks 06 and 07.
+
+Results on SynthME are labelled ``synthetic`` (``data_kind``) and the paper's numbers ``quoted``;
+nothing here mixes them up or fills in a number the kit did not measure.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .. import metrics as M
+from .loso import LosoResult, run_loso
+from .profiles import TrainProfile, get_profile, train_config_for
+from .splits import loso_folds, paper_test_subjects
+from .trainer import TrainConfig
+
+__all__ = ["DATASETS", "PreparedLosoData", "prepare_task", "train_variant", "reproduce", "majority_rows",
+           "paper_results", "comparison_table", "ALL_VARIANTS", "resolve_variants"]
+
+DATASETS = ("synthme", "casme2", "samm", "casme3")
+ALL_VARIANTS = ("early", "t2s", "s2t", "late", "temporal_only", "spatial_only")
+
+
+@dataclass
+class PreparedLosoData:
+    """Prepared clips seen through :class:`~tsfmicro_lite.data.torch_dataset.MicroExpressionDataset`:
+    what :func:`~tsfmicro_lite.train.loso.run_loso` needs (labels, subjects, per-fold datasets)."""
+    prepared: Any                      # preprocess.pipeline.PreparedClips
+    size: int | None = None            # model input side when it differs from the crops
+    motion: str = "diff"
+    augment: bool = True               # the official joint augmentation on training folds
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.asarray(self.prepared.labels, dtype=np.int64)
+
+    @property
+    def subjects(self) -> np.ndarray:
+        return np.asarray(self.prepared.subjects).astype(str)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.prepared.classes) or int(self.labels.max()) + 1
+
+    def dataset(self, indices: np.ndarray, train: bool):
+        from ..data.torch_dataset import MicroExpressionDataset
+
+        ds = MicroExpressionDataset(self.prepared, indices, train=train, motion=self.motion, size=self.size,
+                                    augment=None if (train and self.augment) else False)
+        ds.labels = self.labels[np.asarray(indices)]
+        return ds
+
+
+def _check_dataset(dataset: str) -> None:
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; choose one of {DATASETS} "
+                         "(synthme is the embedded synthetic data, the others need --root).")
+
+
+def resolve_variants(variant: str | Sequence[str]) -> list[str]:
+    """``"all"`` → every fusion variant and both ablations; a name or list is checked against the registry."""
+    from ..models import list_variants
+
+    known = list_variants()
+    names = list(ALL_VARIANTS) if variant == "all" else ([variant] if isinstance(variant, str) else list(variant))
+    for name in names:
+        if name not in known:
+            import difflib
+
+            close = difflib.get_close_matches(name, known, n=1)
+            raise ValueError(f"unknown variant {name!r}{f' (did you mean {close[0]!r}?)' if close else ''}; "
+                             f"valid: {known} or 'all'.")
+    return names
+
+
+def prepare_task(dataset: str = "synthme", root: str | Path | None = None, classes: int = 3,
+                 size: int = 64, profile: str | TrainProfile = "quick", motion: str = "diff",
+                 progress: bool | None = None) -> PreparedLosoData:
+    """Load a dataset and prepare (align, crop, cache) every clip at ``size`` px.
+
+    ``synthme`` without ``root`` generates (or reuses) the profile's synthetic dataset. Real datasets
+    need ``root``; missing or malformed folders raise the reader's ``DatasetError`` naming the file.
+    """
+    from ..data import load_dataset, make_synthme
+    from ..preprocess.pipeline import PrepConfig, prepare
+
+    _check_dataset(dataset)
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    if dataset == "synthme" and root is None:
+        root = make_synthme(profile=prof.synth_profile)
+    elif root is None:
+        raise ValueError(f"--dataset {dataset} needs --root pointing at your licensed copy "
+                         "(the kit never downloads it); or use --dataset synthme.")
+    df = load_dataset(dataset, root, classes=classes)
+    prepared = prepare(df, PrepConfig(size=size, motion="diff" if motion == "diff" else "all"),
+                       progress=progress)
+    return PreparedLosoData(prepared, size=None, motion=motion, augment=prof.augment)
+
+
+def train_variant(data: PreparedLosoData, variant: str, *, dataset: str = "synthme", classes: int = 3,
+                  profile: str | TrainProfile = "quick", protocols: Sequence[str] = ("honest",),
+                  out_dir: str | Path | None = None, preset: str | None = None,
+                  config: TrainConfig | None = None, paper_lists: bool = False, max_folds: int | None = None,
+                  model_overrides: dict[str, Any] | None = None, verbose: bool = True, **train_overrides
+                  ) -> LosoResult:
+    """LOSO of one variant on prepared data, with the profile's recipe (``train_overrides`` win)."""
+    from ..models import build_model
+
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    preset = preset or prof.model_preset
+    cfg = config or train_config_for(prof, dataset, classes, **train_overrides)
+    overrides = dict(model_overrides or {})
+    overrides.setdefault("img_size", int(data.prepared.size))
+    probe = build_model(variant, data.num_classes, preset, **overrides)
+    model_config = probe.config.to_dict()
+    test_subjects = paper_test_subjects(dataset, classes) if paper_lists else None
+    meta = {"dataset": dataset, "data_kind": "synthetic" if dataset == "synthme" else "real",
+            "classes": data.num_classes, "variant": variant, "preset": preset}
+    return run_loso(data, lambda: build_model(variant, data.num_classes, preset, **overrides), cfg,
+                    protocols=protocols, out_dir=out_dir, meta=meta, test_subjects=test_subjects,
+                    max_folds=max_folds if max_folds is not None else prof.max_folds,
+                    model_config=model_config, verbose=verbose)
+
+
+def majority_rows(data: PreparedLosoData, dataset: str, folds=None) -> dict[str, Any]:
+    """The majority-class baseline under the same folds (pooled), as one results-table row."""
+    folds = folds or loso_folds(data.subjects)
+    y = data.labels
+    s = M.majority_baseline([y[f.train_idx] for f in folds], [y[f.test_idx] for f in folds])
+    return {"dataset": dataset, "data_kind": "synthetic" if dataset == "synthme" else "real",
+            "classes": data.num_classes, "variant": "majority_class", "protocol": "honest",
+            "protocol_label": "baseline (most frequent training class)", "fold": "pooled", "subject": "all",
+            **s}
+
+
+def reproduce(dataset: str = "synthme", root: str | Path | None = None, classes: int = 3,
+              variants: str | Sequence[str] = "all", protocols: Sequence[str] = ("honest", "paper"),
+              profile: str = "quick", out_dir: str | Path | None = None, size: int | None = None,
+              data: PreparedLosoData | None = None, preset: str | None = None, max_folds: int | None = None,
+              verbose: bool = True, **train_overrides) -> pd.DataFrame:
+    """Every requested variant under LOSO, both protocols from the same training runs, plus the
+    majority baseline: one pooled table (``fold == "pooled"`` rows), labelled synthetic/real."""
+    from ..models import get_preset
+
+    names = resolve_variants(variants)
+    prof = get_profile(profile)
+    if data is None:
+        size = size or get_preset(preset or prof.model_preset).img_size
+        data = prepare_task(dataset, root, classes, size=size, profile=prof)
+    folds = loso_folds(data.subjects)
+    rows = [majority_rows(data, dataset, folds[:max_folds] if max_folds else folds)]
+    tables = []
+    for name in names:
+        t0 = time.perf_counter()
+        run_dir = Path(out_dir) / f"{dataset}-c{classes}-{name}-{prof.name}" if out_dir else None
+        res = train_variant(data, name, dataset=dataset, classes=classes, profile=prof, protocols=protocols,
+                            out_dir=run_dir, preset=preset, max_folds=max_folds, verbose=verbose,
+                            **train_overrides)
+        tables.append(res.results)
+        if verbose:
+            print(f"{name}: {time.perf_counter() - t0:.1f}s\n{res.summary()}", flush=True)
+    table = pd.concat([pd.DataFrame(rows)] + tables, ignore_index=True)
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+def paper_results(path: str | Path | None = None) -> pd.DataFrame:
+    """The paper's quoted numbers (``tsfmicro_lite/paper_results.csv``), one row per figure.
+
+    A figure whose source could not be checked is empty (NaN), never guessed; the ``source`` column
+    says where each non-empty one was read.
+    """
+    path = Path(path) if path else Path(__file__).resolve().parents[1] / "paper_results.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; it ships with the package (tsfmicro_lite/paper_results.csv).")
+    table = pd.read_csv(path, comment="#")
+    needed = {"dataset", "classes", "variant", "metric", "value", "source"}
+    missing = needed - set(table.columns)
+    if missing:
+        raise ValueError(f"{path}: columns {sorted(missing)} are missing; expected {sorted(needed)}.")
+    return table
+
+
+def comparison_table(kit: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Kit pooled numbers (SYNTHETIC or REAL, per protocol) next to the paper's (QUOTED, may be empty).
+
+    One row per (variant, metric); columns: ``kit <protocol> (<kind>)`` and ``paper (quoted)``.
+    """
+    paper = paper_results() if paper is None else paper
+    pooled = kit[kit["fold"] == "pooled"]
+    long = pooled.melt(id_vars=["dataset", "data_kind", "classes", "variant", "protocol"],
+                       value_vars=["accuracy", "uf1", "uar"], var_name="metric", value_name="value")
+    long["column"] = "kit " + long["protocol"] + " (" + long["data_kind"].str.upper() + ")"
+    wide = long.pivot_table(index=["variant", "metric"], columns="column", values="value", aggfunc="first")
+    classes = int(pooled["classes"].iloc[0])
+    real = pooled["dataset"].iloc[0]
+    # the paper's numbers belong to real datasets; on synthme, show the CASME II figures for orientation
+    target = "casme2" if real == "synthme" else real
+    quoted = paper[(paper["dataset"] == target) & (paper["classes"] == classes)]
+    q = quoted.set_index(["variant", "metric"])["value"]
+    wide[f"paper {target} (QUOTED)"] = [q.get(idx, np.nan) if idx in q.index else np.nan for idx in wide.index]
+    order = {v: i for i, v in enumerate(("majority_class",) + ALL_VARIANTS)}
+    wide = wide.reset_index()
+    wide["_o"] = wide["variant"].map(lambda v: order.get(v, 99))
+    return wide.sort_values(["_o", "metric"]).drop(columns="_o").reset_index(drop=True)

@@ -1,0 +1,145 @@
+"""Pictures of the models: wiring diagrams traced from a variant, feature maps, attention, training curves.
+
+Used by notebooks 03 (RMT stages), 04 (ViT attention) and 05 (fusion variants). Every function
+draws on a given ``ax`` (or makes a figure) and returns the figure, so notebooks can save it with
+``figures_dir()``.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.patches import FancyBboxPatch
+
+from ..models.wiring import Wiring
+
+LANES = {"spatial": 2.0, "fusion": 1.0, "temporal": 0.0}
+LANE_COLOURS = {"spatial": "#cfe2f3", "fusion": "#fce5cd", "temporal": "#d9ead3"}
+
+
+def _shape_text(shape: Sequence[int]) -> str:
+    return "×".join(str(s) for s in shape[1:])  # drop the batch axis
+
+
+def draw_wiring(wiring: Wiring, ax: plt.Axes | None = None, title: str | None = None) -> plt.Figure:
+    """Boxes (module, output shape) on three lanes — spatial, fusion, temporal — with the traced data flow.
+
+    The x position is the node's depth in the graph (longest path from an input), so where the two
+    streams meet is where arrows cross lanes: the "where" of the paper's "where-how" fusion.
+    """
+    depth = max(n.depth for n in wiring.nodes) + 1
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.55 * depth + 1, 3.2))
+    # several nodes can share (depth, lane): stack them a little
+    seen: dict[tuple[int, str], int] = {}
+    pos: dict[str, tuple[float, float]] = {}
+    for n in wiring.nodes:
+        k = seen.get((n.depth, n.lane), 0)
+        seen[(n.depth, n.lane)] = k + 1
+        pos[n.name] = (n.depth * 1.5, LANES[n.lane] + 0.42 * k)
+    half = {n.name: 0.19 if n.label in ("+", "×", "concat") else 0.64 for n in wiring.nodes}
+    for a, b in wiring.edges:
+        (x0, y0), (x1, y1) = pos[a], pos[b]
+        ax.annotate("", xy=(x1 - half[b], y1), xytext=(x0 + half[a], y0),
+                    arrowprops=dict(arrowstyle="->", color="0.3", lw=1.1,
+                                    connectionstyle="arc3,rad=0.0" if y0 == y1 else "arc3,rad=-0.15"))
+    for n in wiring.nodes:
+        x, y = pos[n.name]
+        merge = n.label in ("+", "×", "concat")
+        w = 0.35 if merge else 1.24
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - 0.17), w, 0.34, boxstyle="round,pad=0.02,rounding_size=0.06",
+                                    fc="#f4cccc" if merge else LANE_COLOURS[n.lane], ec="0.35", lw=0.8))
+        text = n.label if merge else f"{n.label}\n{_shape_text(n.shape)}"
+        ax.text(x, y, text, ha="center", va="center", fontsize=7 if not merge else 11)
+    for lane, y in LANES.items():
+        ax.text(-1.0, y, lane, ha="right", va="center", fontsize=8, color="0.4", style="italic")
+    ax.set_xlim(-1.9, (depth - 1) * 1.5 + 0.8)
+    ax.set_ylim(-0.45, 2.75)
+    ax.axis("off")
+    ax.set_title(title or f"{wiring.variant}: traced wiring (shapes without the batch axis)", fontsize=10)
+    return ax.figure
+
+
+def channel_energy(fmap: torch.Tensor) -> np.ndarray:
+    """(H, W, C) channels-last map → (H, W) L2 norm over channels: where the map is "active"."""
+    return fmap.detach().float().norm(dim=-1).cpu().numpy()
+
+
+def plot_feature_maps(maps: Mapping[str, torch.Tensor], n_channels: int = 4, index: int = 0,
+                      cmap: str = "magma") -> plt.Figure:
+    """One row per map (channels last, batched): its channel energy and its first ``n_channels`` channels."""
+    fig, axes = plt.subplots(len(maps), n_channels + 1, figsize=(1.6 * (n_channels + 1), 1.7 * len(maps)),
+                             squeeze=False)
+    for row, (name, fmap) in zip(axes, maps.items()):
+        f = fmap[index].detach().float().cpu()
+        row[0].imshow(channel_energy(f), cmap=cmap)
+        row[0].set_ylabel(f"{name}\n{_shape_text(fmap.shape)}", fontsize=7)
+        row[0].set_title("‖·‖ over channels" if row is axes[0] else "", fontsize=7)
+        for c in range(n_channels):
+            row[c + 1].imshow(f[..., c].numpy(), cmap="coolwarm")
+            if row is axes[0]:
+                row[c + 1].set_title(f"channel {c}", fontsize=7)
+        for a in row:
+            a.set_xticks([])
+            a.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def plot_attention(image: np.ndarray, attention: torch.Tensor, queries: Sequence[int], grid: int,
+                   thumbnail: np.ndarray | None = None) -> plt.Figure:
+    """Where chosen query tokens look: ``attention`` (heads, N, N) of one image, N = grid², one row per head.
+
+    ``image`` (H, W, 3) in [0, 1] is the onset shown under the heat map; ``thumbnail`` (grid, grid, 3)
+    is what the ViT actually sees.
+    """
+    heads = attention.shape[0]
+    cols = len(queries) + (2 if thumbnail is not None else 1)
+    fig, axes = plt.subplots(heads, cols, figsize=(1.8 * cols, 1.8 * heads), squeeze=False)
+    for h in range(heads):
+        axes[h, 0].imshow(image)
+        axes[h, 0].set_ylabel(f"head {h}", fontsize=8)
+        start = 1
+        if thumbnail is not None:
+            axes[h, 1].imshow(thumbnail, interpolation="nearest")
+            start = 2
+        for j, q in enumerate(queries):
+            a = attention[h, q].reshape(grid, grid).cpu().numpy()
+            ax = axes[h, start + j]
+            ax.imshow(image)
+            ax.imshow(a, cmap="inferno", alpha=0.6, extent=(0, image.shape[1], image.shape[0], 0),
+                      interpolation="nearest")
+            r, c = divmod(q, grid)
+            cell = image.shape[0] / grid
+            ax.scatter([(c + 0.5) * cell], [(r + 0.5) * cell], marker="x", color="cyan", s=30)
+            if h == 0:
+                ax.set_title(f"query token {q} (row {r}, col {c})", fontsize=7)
+    if thumbnail is not None:
+        axes[0, 1].set_title(f"what the ViT sees ({grid}×{grid})", fontsize=7)
+    axes[0, 0].set_title("onset", fontsize=7)
+    for a in axes.flat:
+        a.set_xticks([])
+        a.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], keys: Sequence[str] = ("train_loss", "val_acc"),
+                title: str = "") -> plt.Figure:
+    """All variants' curves on one plot per metric: ``histories[variant][key]`` is a per-epoch list."""
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.2), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        for name, hist in histories.items():
+            values = hist.get(key)
+            if values:
+                ax.plot(range(1, len(values) + 1), values, marker="o", ms=3, label=name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key.replace("_", " "))
+        ax.grid(alpha=0.3)
+    axes[0, -1].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
