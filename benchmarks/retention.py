@@ -16,7 +16,9 @@ import sys
 
 import torch
 
-from tsfmicro_lite.models.retention_cost import FORMS, cost_table, cpu_threads, loglog_slope, measure_retention_forms
+from tsfmicro_lite.models.retention_cost import (
+    FORMS, cost_table, cpu_threads, loglog_slope, measure_masa_stages, measure_retention_forms,
+)
 from tsfmicro_lite.utils.benchmark import device_label
 from tsfmicro_lite.utils.device import resolve_device
 from tsfmicro_lite.utils.io import atomic_write_text
@@ -32,9 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--head-dim", type=int, default=32)
     parser.add_argument("--chunk-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads while measuring (default: torch's own; 1 is steadier on a busy machine)")
-    parser.add_argument("--min-time", type=float, default=None, help="seconds of repeats per point (default 0.5, quick 0.1)")
-    parser.add_argument("--csv", default=None, help="also write the table here (default build/benchmarks/retention.csv)")
+                        help="torch CPU threads while measuring (default: torch's own; 1 is steadier when busy)")
+    parser.add_argument("--min-time", type=float, default=None,
+                        help="seconds of repeats per point (default 0.5, quick 0.1)")
+    parser.add_argument("--skip-masa", action="store_true",
+                        help="skip the MaSA section (kit vs official-style forward at the four RMT stage sizes)")
+    parser.add_argument("--csv", default=None,
+                        help="also write the table here (default build/benchmarks/retention.csv)")
     args = parser.parse_args(argv)
 
     device = resolve_device(args.device)
@@ -60,6 +66,13 @@ def main(argv: list[str] | None = None) -> int:
         tail = [p for p in pts if p[0] >= 512] or pts   # short lengths are dominated by per-call overhead
         print(f"  {form:>9}: {loglog_slope(*zip(*pts)):.2f} over all lengths, "
               f"{loglog_slope(*zip(*tail)):.2f} for L >= {tail[0][0]}")
+    if not args.skip_masa:
+        scale = 2 if args.quick else 1
+        print(f"\nMaSA (VisionRetention, official mixer), batch 1, forward, at the RMT stage sizes"
+              f"{' halved (--quick)' if scale > 1 else ''}: fused SDPA and written-out softmax "
+              "with cached masks vs official-style (written out, masks and rotary rebuilt every forward)")
+        measure_masa_stages(scale=scale, device=device, min_time_s=min_time, threads=args.threads,
+                            progress=lambda s: print("  " + s, flush=True))
     out = args.csv or str(repo_root() / "build" / "benchmarks" / "retention.csv")
     atomic_write_text(out, table.to_csv())
     print(f"\ntable written to {out} (times are noisy on a shared machine; compare ratios)")

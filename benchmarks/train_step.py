@@ -56,18 +56,22 @@ def main(argv=None) -> int:
     ap.add_argument("--cpu-batch", type=int, default=2)
     ap.add_argument("--gpu-batch", type=int, default=32)
     ap.add_argument("--min-time", type=float, default=3.0, help="seconds of timed steps per setting")
+    ap.add_argument("--threads", default=str(torch.get_num_threads()),
+                    help="comma-separated CPU thread counts to compare, e.g. 1,2 (default: torch's)")
     ap.add_argument("--skip-cpu", action="store_true")
     args = ap.parse_args(argv)
 
     rows = []
     settings = []
     if not args.skip_cpu:
-        settings.append((torch.device("cpu"), "off", args.cpu_batch))
+        settings += [(torch.device("cpu"), "off", args.cpu_batch, int(n)) for n in args.threads.split(",")]
     if torch.cuda.is_available():
-        settings += [(torch.device("cuda"), "off", args.gpu_batch), (torch.device("cuda"), "auto", args.gpu_batch)]
+        settings += [(torch.device("cuda"), "off", args.gpu_batch, None), (torch.device("cuda"), "auto", args.gpu_batch, None)]
     else:
         print("no CUDA GPU visible: GPU fp32 / AMP rows skipped (run this on a GPU machine for them).")
-    for device, amp, batch in settings:
+    default_threads = torch.get_num_threads()
+    for device, amp, batch, threads in settings:
+        torch.set_num_threads(threads or default_threads)
         torch.manual_seed(0)
         model = build_model(args.variant, args.classes, args.preset).to(device)
         size = model.config.img_size

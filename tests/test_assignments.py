@@ -14,6 +14,7 @@ import pytest
 from tsfmicro_lite import check, metrics
 from tsfmicro_lite.assignments import build as B
 from tsfmicro_lite.assignments.catalog import ASSIGNMENTS, get_assignment
+from tsfmicro_lite.assignments import grade as B_grade
 from tsfmicro_lite.assignments.grade import grade_folder, grade_notebook
 
 SOLUTIONS = sorted(B.solutions_dir().glob("A*.ipynb"))
@@ -226,3 +227,15 @@ def test_grade_wall_clock_limit_kills_the_run(tmp_path: Path):
     assert "timed out after 4 s" in g.status and g.total == 0
     left = {c.pid for c in psutil.Process().children(recursive=True)} - before
     assert not left, f"processes left running after the kill: {left}"
+
+
+def test_find_submissions_keeps_going_past_an_unknown_file(tmp_path: Path):
+    nbformat.write(nbformat.read(B.assignments_dir() / "A2_retention.ipynb", as_version=4), tmp_path / "ann.ipynb")
+    (tmp_path / "bob").mkdir()
+    (tmp_path / "bob" / "homework.ipynb").write_text("{}")
+    found = {e[0]: e for e in B_grade.find_submissions(tmp_path)}
+    assert found["ann"][1].id == "A2"
+    assert found["bob"][1] is None and "pass --assignment" in found["bob"][3]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no .ipynb files under"):
+        B_grade.find_submissions(tmp_path / "empty")

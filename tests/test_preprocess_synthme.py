@@ -38,7 +38,7 @@ def test_dlib_accuracy_on_synthetic_faces(synth):
 
 
 def test_prepare_synthme_uses_dlib_and_reports(synth, tmp_path):
-    prepared = prepare(synth, PrepConfig(size=32), cache_dir=tmp_path)
+    prepared = prepare(synth, PrepConfig(size=32), cache_dir=tmp_path, workers=1)
     counts = prepared.report["sources"]["synthme"]
     assert sum(counts.values()) == len(synth)
     assert counts["dlib"] >= 0.9 * len(synth), counts

@@ -29,6 +29,12 @@ def test_decay_mask_values_by_hand_and_cached():
                              [[1, 0, 0], [0.9, 1, 0], [0.81, 0.9, 1]]], dtype=torch.float64)
     torch.testing.assert_close(mask, expected, **F64)
     assert decay_mask(3, torch.tensor([0.5, 0.9], dtype=torch.float64), dtype=torch.float64) is mask  # cached
+    big = decay_mask(100, [0.5], dtype=torch.float64)
+    with pytest.MonkeyPatch.context() as mp:  # over the cache limit: built per call, same values
+        mp.setattr("tsfmicro_lite.models.retention_forms.MASK_CACHE_LIMIT_BYTES", 1000)
+        uncached = decay_mask(100, [0.5], dtype=torch.float64)
+        assert uncached is not big and decay_mask(100, [0.5], dtype=torch.float64) is not uncached
+        torch.testing.assert_close(uncached, big, **F64)
     last = decay_mask(300, [0.5])[0, -1]  # float32: γ^299 underflows
     assert torch.isfinite(last).all() and last[0] == 0 and last[-1] == 1
 
@@ -57,7 +63,8 @@ def test_three_forms_agree_float64(n, chunk):
     gammas = [0.5, 0.9, 0.99]
     chunk_size = n if chunk == "full" else chunk
     ref, ref_state = retention_parallel(q, k, v, gammas)
-    for out, state in (retention_recurrent(q, k, v, gammas), retention_chunkwise(q, k, v, gammas, chunk_size=chunk_size)):
+    others = (retention_recurrent(q, k, v, gammas), retention_chunkwise(q, k, v, gammas, chunk_size=chunk_size))
+    for out, state in others:
         torch.testing.assert_close(out, ref, **F64)
         torch.testing.assert_close(state, ref_state, **F64)
 
@@ -142,7 +149,8 @@ def test_manhattan_mask_by_hand_and_decomposition():
     # raster order (0,0) (0,1) (1,0) (1,1): distances 0 1 1 2 from the first token
     torch.testing.assert_close(mask[0], torch.tensor([1, 0.5, 0.5, 0.25], dtype=torch.float64), **F64)
     full = manhattan_decay_mask(3, 4, [0.7, 0.9], dtype=torch.float64)
-    rows, cols = axial_decay_mask(3, [0.7, 0.9], dtype=torch.float64), axial_decay_mask(4, [0.7, 0.9], dtype=torch.float64)
+    rows = axial_decay_mask(3, [0.7, 0.9], dtype=torch.float64)
+    cols = axial_decay_mask(4, [0.7, 0.9], dtype=torch.float64)
     for h in range(2):
         torch.testing.assert_close(full[h], torch.kron(rows[h], cols[h]), **F64)  # γ^|Δr|·γ^|Δc|
     log = manhattan_decay_mask(3, 4, [0.7, 0.9], log=True, dtype=torch.float64)
@@ -179,7 +187,8 @@ def test_vision_retention_forms_agree_with_gradients(hw):
             results.append((y.detach(), x.grad.clone(), layer.q_proj.weight.grad.clone()))
         for (mode, cs), res in zip(runs[1:], results[1:]):
             for got, want in zip(res, results[0]):
-                torch.testing.assert_close(got, want, **F64, msg=lambda m: f"{mode} chunk={cs} decomposed={decomposed}: {m}")
+                where = f"{mode} chunk={cs} decomposed={decomposed}"
+                torch.testing.assert_close(got, want, **F64, msg=lambda m: f"{where}: {m}")
 
 
 def _naive_masa(layer: VisionRetention, x: torch.Tensor) -> torch.Tensor:
@@ -194,7 +203,8 @@ def _naive_masa(layer: VisionRetention, x: torch.Tensor) -> torch.Tensor:
         for i in range(hd // 2):
             a, c = t[..., 2 * i].clone(), t[..., 2 * i + 1].clone()
             ang = pos * freq[i]
-            t[..., 2 * i], t[..., 2 * i + 1] = a * math.cos(ang) - c * math.sin(ang), c * math.cos(ang) + a * math.sin(ang)
+            t[..., 2 * i] = a * math.cos(ang) - c * math.sin(ang)
+            t[..., 2 * i + 1] = c * math.cos(ang) + a * math.sin(ang)
         return t
     out = torch.zeros_like(v)
     for h in range(nh):
@@ -237,6 +247,8 @@ def test_masa_matches_spec_written_out_and_fused_equals_unfused(decomposed):
     torch.manual_seed(0)
     layer = VisionRetention(8, 2, decomposed=decomposed, heads_range=6.0).double()
     x = torch.randn(2, 3, 4, 8, dtype=torch.float64, requires_grad=True)
+    assert layer.use_sdpa is None  # auto: SDPA on CUDA, written out on CPU (measured faster there)
+    layer.use_sdpa = True
     fused = layer(x)
     torch.testing.assert_close(fused, _naive_masa(layer, x), **F64)
     layer.use_sdpa = False
@@ -322,14 +334,20 @@ def test_cost_measurement_and_pictures(tmp_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from tsfmicro_lite.models.retention_cost import cost_table, loglog_slope, measure_retention_forms
+    from tsfmicro_lite.models.retention_cost import (
+        cost_table, loglog_slope, measure_masa_stages, measure_retention_forms,
+    )
     from tsfmicro_lite.viz import retention as vr
 
     costs = measure_retention_forms([8, 16], heads=2, head_dim=4, chunk_size=8, min_time_s=0.0, threads=1)
-    assert [(c.form, c.length) for c in costs] == [(f, n) for n in (8, 16) for f in ("parallel", "recurrent", "chunkwise")]
+    forms = ("parallel", "recurrent", "chunkwise")
+    assert [(c.form, c.length) for c in costs] == [(f, n) for n in (8, 16) for f in forms]
     assert all(c.time_ms > 0 and c.peak_mb > 0 for c in costs)
     assert list(cost_table(costs).columns)[-2:] == ["recurrent/parallel time", "chunkwise/parallel time"]
     assert loglog_slope([1, 2, 4], [3, 12, 48]) == pytest.approx(2.0)
+    stages = measure_masa_stages(stages=((4, 8, True, 4.0), (3, 8, False, 6.0)), min_time_s=0.0, threads=1)
+    assert [r["stage"] for r in stages] == ["4x4x8 decomposed", "3x3x8 full"]
+    assert all(r["max_abs_diff"] < 1e-5 and r["fused_ms"] > 0 and r["official_style_ms"] > 0 for r in stages)
     layer = VisionRetention(8, 2, decomposed=True)
     figs = [vr.plot_decay_mask(decay_mask(8, [0.5, 0.9]), [0.5, 0.9]), vr.plot_head_decays([0.5, 0.9]),
             vr.plot_cost_curves(costs), vr.plot_manhattan_decay(5, 6, 0.75, (2, 3)),

@@ -87,6 +87,7 @@ def test_frames_and_landmarks_match_the_sheet(quick_root: Path, manifest: dict):
     assert {c["emotion"] for c in manifest["clips"]} == set(PROFILES["quick"].counts)
 
 
+@pytest.mark.slow  # starts two worker processes
 def test_same_seed_same_bytes_any_worker_count_and_other_seed_differs(tmp_path: Path):
     a = make_synthme(tmp_path / "a", profile=TINY, seed=3, workers=1)
     b = make_synthme(tmp_path / "b", profile=TINY, seed=3, workers=2)
@@ -121,6 +122,7 @@ def test_interrupted_generation_is_not_mistaken_for_complete(tmp_path: Path, mon
     (tmp_path / ".e.partial-dead").mkdir()
     monkeypatch.setattr(synthetic, "_write_dataset", real)
     assert is_complete(make_synthme(root, profile=TINY, seed=0), TINY, 0)
+    assert not (tmp_path / ".e.partial-dead").exists()  # cleaned up under the lock
     # a finished tree that lost a frame is detected and rebuilt
     next(root.glob("sub*/*/img*.jpg")).unlink()
     assert not is_complete(root, TINY, 0)
@@ -162,8 +164,9 @@ def test_warp_moves_content_where_the_ground_truth_landmarks_say():
     assert np.linalg.norm(warp.at_landmarks(weights)[[20, 48, 54]], axis=1).min() > 3.0  # they did move
 
 
+@pytest.mark.slow  # imports scikit-learn, 2 x 8 LOSO fits
 def test_linear_probe_onset_near_chance_difference_above(quick_root: Path):
-    """Measured on quick, seed 0 (synthetic): see the numbers in the module docstring of synth_probe."""
+    """Quick profile, seed 0, 16 px grey thumbnails, C=0.1: the class is in the motion, not the face."""
     from tsfmicro_lite.data.synth_probe import linear_probe, probe_features
 
     data = probe_features(quick_root, classes=3, size=16)
@@ -171,10 +174,10 @@ def test_linear_probe_onset_near_chance_difference_above(quick_root: Path):
     diff = linear_probe(quick_root, "diff", data=data, C=0.1)
     print(onset, diff, sep="\n")
     assert onset.n_samples == 58 and onset.n_subjects == 8
-    assert abs(onset.balanced_accuracy - onset.chance) < 0.12
-    assert abs(onset.uf1 - onset.chance) < 0.15
-    assert diff.balanced_accuracy > onset.chance + 0.15
-    assert diff.uf1 > onset.chance + 0.15
+    # Measured (seed 0): onset 0.25 / UF1 0.26, diff 0.69 / 0.71, chance 0.33. Over seeds 0-3 onset
+    # ranged 0.19-0.41 (LOSO on 58 clips is noisy, below chance included) and diff 0.56-0.71.
+    assert onset.balanced_accuracy < onset.chance + 0.1 and onset.uf1 < onset.chance + 0.1
+    assert diff.balanced_accuracy > onset.chance + 0.2 and diff.uf1 > onset.chance + 0.2
 
 
 def test_cli_synth_reuses_a_complete_copy(quick_root: Path, capsys):

@@ -161,7 +161,9 @@ def preprocessing_explorer(sample: Mapping[str, Any], max_frames: int = 40,
     ground-truth ``landmarks_path`` when the data set has one, as SynthME does). Long clips are
     subsampled to ``max_frames`` frames, always keeping the onset and the apex."""
     paths = list(sample["frame_paths"])
-    numbers = list(sample.get("frame_numbers") or range(int(sample["onset"]), int(sample["onset"]) + len(paths)))
+    given = sample.get("frame_numbers")
+    numbers = (list(given) if isinstance(given, (list, tuple, np.ndarray)) and len(given) == len(paths)
+               else list(range(int(sample["onset"]), int(sample["onset"]) + len(paths))))
     onset_i = numbers.index(int(sample["onset"])) if int(sample["onset"]) in numbers else 0
     apex_i = numbers.index(int(sample["apex"])) if int(sample["apex"]) in numbers else len(paths) // 2
     keep = sorted(set(np.linspace(0, len(paths) - 1, min(max_frames, len(paths))).round().astype(int).tolist())
@@ -209,7 +211,7 @@ class RetentionExplorer(Explorer):
         ax0.set_ylabel("query n")
         pos = np.arange(n)
         ax1.plot(pos, par[0, 0, :, 0].double().numpy(), "o-", ms=3, label="parallel (QKᵀ ⊙ D) V")
-        ax1.plot(pos, rec[0, 0, :, 0].double().numpy(), "x--", ms=4, label="recurrent S_n = γ S_{n−1} + k_nᵀ v_n")
+        ax1.plot(pos, rec[0, 0, :, 0].double().numpy(), "x--", ms=4, label="recurrent: S ← γ S + kᵀ v, out = q S")
         ax1.set_xlabel("position n")
         ax1.set_ylabel("output, channel 0")
         ax1.legend(fontsize=8)

@@ -22,8 +22,12 @@ def _grade(args: argparse.Namespace) -> int:
     from .grade import grade_folder
 
     out = Path(args.out or Path(args.submissions) / "_grades")
-    grades = grade_folder(Path(args.submissions), out, assignment=args.assignment, timeout=args.timeout,
-                          cell_timeout=args.cell_timeout, workers=args.workers)
+    try:
+        grades = grade_folder(Path(args.submissions), out, assignment=args.assignment, timeout=args.timeout,
+                              cell_timeout=args.cell_timeout, workers=args.workers)
+    except (FileNotFoundError, KeyError) as exc:
+        print(f"error: {exc}")
+        return 2
     for g in grades:
         print(f"{g.student:20s} {g.assignment} {g.total:5.2f}/{g.max_total:g}  {g.status}")
     print(f"scores: {out / 'grades.csv'}; feedback: {out / 'feedback'}/")

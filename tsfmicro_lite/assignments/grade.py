@@ -79,11 +79,12 @@ class SubmissionGrade:
 
 
 # ------------------------------------------------------------------------------ discovery
-def find_submissions(root: Path, assignment: str | None = None) -> list[tuple[str, Assignment, Path]]:
+def find_submissions(root: Path, assignment: str | None = None) -> list[tuple]:
     """``root/<student>/<file>.ipynb`` (student = folder) or ``root/<student>.ipynb`` (student = stem).
 
     The assignment comes from ``assignment`` if given, else from the notebook's metadata, else from
-    an assignment slug or id in the file name.
+    an assignment slug or id in the file name. Entries are ``(student, assignment, path)``, or
+    ``(student, None, path, reason)`` for a file whose assignment cannot be told.
     """
     root = Path(root)
     if not root.is_dir():
@@ -94,7 +95,10 @@ def find_submissions(root: Path, assignment: str | None = None) -> list[tuple[st
             continue
         rel = path.relative_to(root)
         student = rel.parts[0] if len(rel.parts) > 1 else path.stem
-        found.append((student, _which_assignment(path, assignment), path))
+        try:
+            found.append((student, _which_assignment(path, assignment), path))
+        except (ValueError, KeyError) as exc:            # one odd file must not stop the others' grading
+            found.append((student, None, path, str(exc)))
     if not found:
         raise FileNotFoundError(f"no .ipynb files under {root}; expected <student>/<assignment>.ipynb "
                                 "or <student>.ipynb.")
@@ -223,9 +227,13 @@ def grade_folder(root: Path, out_dir: Path, *, assignment: str | None = None, ti
                  cell_timeout: float = 60.0, workers: int = 1) -> list[SubmissionGrade]:
     """Grade every submission under ``root``; write ``out_dir/grades.csv`` and ``out_dir/feedback/``."""
     subs = find_submissions(Path(root), assignment)
+    def one(entry: tuple) -> SubmissionGrade:
+        if entry[1] is None:
+            return SubmissionGrade(entry[0], "?", entry[2], f"not graded: {entry[3]}", [])
+        return grade_notebook(entry[2], entry[1], entry[0], timeout=timeout, cell_timeout=cell_timeout)
+
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        grades = list(pool.map(lambda s: grade_notebook(s[2], s[1], s[0], timeout=timeout,
-                                                        cell_timeout=cell_timeout), subs))
+        grades = list(pool.map(one, subs))
     out_dir = Path(out_dir)
     atomic_write_text(out_dir / "grades.csv", to_csv(grades))
     for g in grades:
@@ -250,8 +258,8 @@ def to_csv(grades: list[SubmissionGrade]) -> str:
 
 
 def feedback(g: SubmissionGrade) -> str:
-    a = get_assignment(g.assignment)
-    lines = [f"# {a.id}: {a.title}", "", f"Student: {g.student}  ", f"File: {g.path.name}  ",
+    title = get_assignment(g.assignment).title if g.assignment != "?" else "unknown assignment"
+    lines = [f"# {g.assignment}: {title}", "", f"Student: {g.student}  ", f"File: {g.path.name}  ",
              f"Score: **{g.total:g} / {g.max_total:g}**  ", f"Run: {g.status}", ""]
     if g.timed_out_cells:
         lines += [f"Cells {g.timed_out_cells} hit the per-cell time limit and were interrupted.", ""]

@@ -224,12 +224,13 @@ def _pixel_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
     return ys, xs
 
 
-def warp_frame(image: np.ndarray, field: np.ndarray, head: np.ndarray, iterations: int = 5) -> np.ndarray:
+def warp_frame(image: np.ndarray, field: np.ndarray | None, head: np.ndarray, iterations: int = 3) -> np.ndarray:
     """Render one frame: move content by ``field`` (forward, in face coordinates) then by ``head``.
 
     ``cv2.remap`` needs the inverse map: for output pixel y, z = head^-1(y), then x solves
     x + field(x) = z, found by fixed-point steps (they converge because fields are a few pixels
     and smooth: the error shrinks by the field's gradient, well under 1, at each step).
+    ``field=None`` means no expression motion (head motion only).
     """
     size = image.shape[0]
     inverse = cv2.invertAffineTransform(head).astype(np.float32)
@@ -237,7 +238,7 @@ def warp_frame(image: np.ndarray, field: np.ndarray, head: np.ndarray, iteration
     zx = inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]
     zy = inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2]
     x, y = zx, zy
-    for _ in range(iterations):
+    for _ in range(iterations if field is not None else 0):
         moved = cv2.remap(field, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         x, y = zx - moved[..., 0], zy - moved[..., 1]
     return cv2.remap(image, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

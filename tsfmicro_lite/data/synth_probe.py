@@ -73,6 +73,7 @@ def linear_probe(root: str | os.PathLike, feature: str = "diff", classes: int = 
     from sklearn.model_selection import LeaveOneGroupOut
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
 
     if feature not in FEATURES:
         raise ValueError(f"linear_probe feature {feature!r} unknown; choose one of {FEATURES}")
@@ -80,10 +81,11 @@ def linear_probe(root: str | os.PathLike, feature: str = "diff", classes: int = 
     x = data["apex"] - data["onset"] if feature == "diff" else data[feature]
     y, groups = data["labels"], data["subjects"]
     predictions = np.empty_like(y)
-    for train, test in LeaveOneGroupOut().split(x, y, groups):
-        model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
-        model.fit(x[train], y[train])
-        predictions[test] = model.predict(x[test])
+    with threadpool_limits(1):  # tiny problems: BLAS threads only fight over a busy CPU
+        for train, test in LeaveOneGroupOut().split(x, y, groups):
+            model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+            model.fit(x[train], y[train])
+            predictions[test] = model.predict(x[test])
     return ProbeResult(
         feature=feature, classes=tuple(data["classes"]), n_samples=len(y), n_subjects=len(set(groups)),
         balanced_accuracy=float(balanced_accuracy_score(y, predictions)),

@@ -20,8 +20,12 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import multiprocessing
 import os
+import sys
+import warnings
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -34,8 +38,8 @@ from ..utils.paths import cache_dir
 from .synth_faces import Appearance, random_appearance, render_neutral, usable_identities
 from .synth_motion import (
     EMOTION_RECIPES,
-    EYE_CORNERS,
     EMOTIONS,
+    EYE_CORNERS,
     RbfWarp,
     au_shading,
     au_targets,
@@ -47,7 +51,7 @@ from .synth_motion import (
     warp_frame,
 )
 
-GENERATOR_VERSION = 2  # bump whenever the bytes written for a (profile, seed) change
+GENERATOR_VERSION = 3  # bump whenever the bytes written for a (profile, seed) change
 SHEET_NAME = "CASME2-coding-synthme.csv"
 MANIFEST_NAME = "synthme.json"
 SHEET_COLUMNS = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"]
@@ -55,7 +59,7 @@ SHEET_COLUMNS = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame"
 
 @dataclass(frozen=True)
 class SynthProfile:
-    """The knobs of one SynthME profile. Pixel sizes are for the profile's own frame ``size``."""
+    """The knobs of one SynthME profile. Pixel amounts are for 128 px frames and scale with ``size``."""
 
     name: str
     n_subjects: int
@@ -262,8 +266,13 @@ def render_clip(clip: ClipPlan, neutral: np.ndarray, landmarks: np.ndarray, warp
         wobble = 0.15 * np.sin(wobble_phase + 0.7 * t)
         shift = np.asarray(clip.pose_shift) + np.asarray(clip.drift_shift) * (progress[t] + wobble)
         head = similarity(clip.pose_roll + clip.drift_roll * progress[t], shift, centre)
-        field_t = np.float32(intensity[t]) * field_expr + np.float32(closure[t]) * field_blink
-        image = warp_frame(neutral * (1 + np.float32(intensity[t]) * shading), field_t, head)
+        field_t, face = None, neutral
+        if intensity[t] > 0:
+            field_t = np.float32(intensity[t]) * field_expr
+            face = neutral * (1 + np.float32(intensity[t]) * shading)
+        if closure[t] > 0:
+            field_t = np.float32(closure[t]) * field_blink + (0 if field_t is None else field_t)
+        image = warp_frame(face, field_t, head)
         gain = 1.0 + p.flicker * (np.sin(gain_phase + 2 * np.pi * gain_freq * t) + 0.3 * rng.standard_normal())
         noise = rng.standard_normal(image.shape, dtype=np.float32) * np.float32(p.noise_sigma / 255.0)
         image = image * np.float32(gain) + noise
@@ -313,15 +322,18 @@ def _render_subject(args: tuple[SubjectPlan, SynthProfile, int, str]) -> list[di
 def _write_dataset(out: Path, p: SynthProfile, seed: int, workers: int) -> None:
     plans = plan_dataset(p, seed)
     jobs = [(plan, p, seed, str(out)) for plan in plans]
+    per_subject = None
     if workers > 1:
-        import multiprocessing
-
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            per_subject = list(pool.map(_render_subject, jobs))
-    else:
+        try:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                per_subject = list(pool.map(_render_subject, jobs))
+        except BrokenProcessPool as exc:  # e.g. a script without `if __name__ == "__main__":`
+            warnings.warn(f"make_synthme: worker processes failed ({exc}); generating in this process instead "
+                          "(same bytes, slower). Guard your script with `if __name__ == \"__main__\":`.", stacklevel=3)
+    if per_subject is None:
         per_subject = [_render_subject(job) for job in jobs]
     clips = sorted((meta for metas in per_subject for meta in metas), key=lambda m: (m["subject"], m["filename"]))
-    rows = ["Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame,Action Units,Estimated Emotion"]
+    rows = [",".join(SHEET_COLUMNS)]
     rows += [f"{int(m['subject'][3:])},{m['filename']},{m['onset']},{m['apex']},{m['offset']},"
              f"{m['action_units']},{m['emotion']}" for m in clips]
     atomic_write_text(out / SHEET_NAME, "\n".join(rows) + "\n")
@@ -377,11 +389,25 @@ def _lock(root: Path) -> Iterator[None]:
         yield
         return
     with open(root.parent / f".{root.name}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"make_synthme: waiting for another process that is generating {root} ...", file=sys.stderr)
+            fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_dead_partials(root: Path) -> None:
+    """Delete ``.<name>.partial-*`` folders left by killed runs (safe: we hold this root's lock)."""
+    import shutil
+
+    if os.name != "posix":
+        return
+    for stale in root.parent.glob(f".{root.name}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def make_synthme(root: str | os.PathLike | None = None, profile: str = "quick", seed: int = 0,
@@ -396,6 +422,11 @@ def make_synthme(root: str | os.PathLike | None = None, profile: str = "quick", 
     """
     p = get_profile(profile)
     root = Path(root).expanduser() if root is not None else default_root(p.name, seed)
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise SynthError(
+            "make_synthme() was called while a worker process was importing your script (multiprocessing "
+            "'spawn' re-runs the main module). Put the call under `if __name__ == \"__main__\":`."
+        )
     with _lock(root):
         if not force and is_complete(root, p, seed):
             return root
@@ -412,6 +443,7 @@ def make_synthme(root: str | os.PathLike | None = None, profile: str = "quick", 
                     f"{manifest.get('seed')}, not {p.name!r} seed {seed}; pass force=True (--force) to replace it "
                     "or choose another folder."
                 )
+        _remove_dead_partials(root)
         with atomic_directory(root) as tmp:
             _write_dataset(tmp, p, seed, p.workers if workers is None else workers)
     return root

@@ -22,13 +22,13 @@ from tsfmicro_lite.models.retention_2d import (  # noqa: F401  (re-exported)
     masa_attention, retention_2d, rmt_gammas, vision_retention_param_count,
 )
 from tsfmicro_lite.models.retention_forms import (  # noqa: F401  (re-exported)
-    DEFAULT_CHUNK_SIZE, RETENTION_FORMS, _gamma_tuple, decay_mask, retention_chunkwise, retention_parallel, retention_recurrent,
-    retnet_gammas, rotary_tables, theta_shift,
+    DEFAULT_CHUNK_SIZE, RETENTION_FORMS, _gamma_tuple, decay_mask, retention_chunkwise, retention_parallel,
+    retention_recurrent, retnet_gammas, rotary_tables, theta_shift,
 )
 
 
 class MultiScaleRetention(nn.Module):
-    """RetNet's multi-scale retention on (batch, length, dim) → (batch, length, dim) (notebook 02, §4–5).
+    """RetNet's multi-scale retention on (batch, length, dim) → (batch, length, dim) (notebook 02, §4).
 
     Per head h: rotary-positioned q, k (k scaled by head_dim^−0.5), decay γ_h (``gammas``; default
     RetNet's 1 − 2^(−5−h)), then retention in the chosen form. The heads are concatenated and
@@ -93,3 +93,13 @@ class MultiScaleRetention(nn.Module):
         out = out.transpose(1, 2).reshape(b * n, self.value_dim)             # (b·n, h·e): heads side by side
         out = self.group_norm(out).view(b, n, self.value_dim)                # each head normalised on its own
         return self.out_proj(F.silu(self.g_proj(x)) * out)
+
+
+__all__ = [
+    # 1-D retention (retention_forms.py)
+    "MultiScaleRetention", "retention_parallel", "retention_recurrent", "retention_chunkwise", "RETENTION_FORMS",
+    "decay_mask", "retnet_gammas", "rotary_tables", "theta_shift", "DEFAULT_CHUNK_SIZE",
+    # 2-D retention and MaSA (retention_2d.py)
+    "VisionRetention", "rmt_gammas", "manhattan_decay_mask", "axial_decay_mask", "decay_row_sums", "masa_attention",
+    "bidirectional_retention", "retention_2d", "vision_retention_param_count", "MIXERS", "MODES",
+]

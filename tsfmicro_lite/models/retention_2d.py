@@ -1,4 +1,4 @@
-"""Retention on image tokens: the 2-D Manhattan-distance decay and RMT's token mixer (notebook 02, §6–7).
+"""Retention on image tokens: the 2-D Manhattan-distance decay and RMT's token mixer (notebook 02, §5–6).
 
 On an H×W grid, token (r, c) weighs token (r', c') by γ^(|r−r'| + |c−c'|): nearby pixels count
 more, in every direction (no causality on an image). Two ways to apply it:
@@ -14,8 +14,8 @@ more, in every direction (no causality on an image). Two ways to apply it:
   softmax normalises over every key at once.
 * ``mixer="retention"``: true retention, weights (q·kᵀ)·γ^distance with no softmax, **normalised by
   the total decay weight** of each query position, Σ_{keys} γ^distance. That divisor depends only on
-  the position and γ (never on the data), so it is the same in every form, and it keeps outputs at
-  the scale of v whatever the image size. Forms:
+  the position and γ (never on the data), so it is the same in every form; each output is a
+  decay-weighted average of (q·k)·v, whatever the image size or γ. Forms:
 
   - decomposed: ``parallel`` (γ^|Δ| masks), ``recurrent`` and ``chunkwise``: a bidirectional decay
     is a forward (causal) scan + a backward scan − the diagonal term counted twice;
@@ -98,7 +98,8 @@ def masa_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, log_mask: 
                    fused: bool = True) -> torch.Tensor:
     """softmax(q·kᵀ + log_mask)·v on (…, n, d) tensors (any leading axes); k is already scaled.
 
-    ``fused`` uses ``F.scaled_dot_product_attention`` with the additive float mask (fast path);
+    ``fused`` uses ``F.scaled_dot_product_attention`` with the additive float mask (the fast path on
+    GPUs; on CPU the written-out version measured faster, see ``VisionRetention.use_sdpa``);
     otherwise the textbook version written out below. Tests check that both agree.
     """
     if fused:
@@ -190,7 +191,7 @@ def retention_2d(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, gammas: Gamm
 
 
 class VisionRetention(nn.Module):
-    """RMT's 2-D token mixer on channels-last maps (B, H, W, C) → (B, H, W, C) (notebook 02 §7, 03).
+    """RMT's 2-D token mixer on channels-last maps (B, H, W, C) → (B, H, W, C) (notebook 02 §6, 03).
 
     Learned: q, k, v, out_proj (Linear(dim, dim) with bias) and LePE, a depthwise 5×5 conv on v added
     before out_proj: 4(d² + d) + 26d parameters, as in the official code. γ is a fixed buffer.
@@ -210,7 +211,9 @@ class VisionRetention(nn.Module):
             raise ValueError(f"VisionRetention: unknown mixer {mixer!r}; expected one of {MIXERS}")
         self.dim, self.num_heads, self.head_dim = dim, num_heads, dim // num_heads
         self.decomposed, self.mixer = decomposed, mixer
-        self.use_sdpa = True  # MaSA through F.scaled_dot_product_attention; False = written-out softmax
+        # MaSA through F.scaled_dot_product_attention (True) or the written-out softmax (False); None = SDPA
+        # on CUDA only: on CPU (torch 2.13, float mask, these head sizes) SDPA measured 1.2–2× slower.
+        self.use_sdpa: bool | None = None
         self.q_proj = nn.Linear(dim, dim, bias=True)
         self.k_proj = nn.Linear(dim, dim, bias=True)
         self.v_proj = nn.Linear(dim, dim, bias=True)
@@ -222,7 +225,8 @@ class VisionRetention(nn.Module):
 
     def extra_repr(self) -> str:
         g = ", ".join(f"{x:.4g}" for x in self.gamma_values)
-        return f"dim={self.dim}, num_heads={self.num_heads}, decomposed={self.decomposed}, mixer={self.mixer!r}, γ=({g})"
+        return (f"dim={self.dim}, num_heads={self.num_heads}, decomposed={self.decomposed}, mixer={self.mixer!r}, "
+                f"γ=({g})")
 
     def forward(self, x: torch.Tensor, mode: str = "parallel", chunk_size: int | None = None) -> torch.Tensor:
         self._check(x, mode, chunk_size)
@@ -263,7 +267,8 @@ class VisionRetention(nn.Module):
             chunk_size: int | None = None) -> torch.Tensor:
         """The token mixing alone, (B, h, H, W, d) → (B, h, H, W, e): MaSA or normalised retention."""
         if self.mixer == "retention":
-            return retention_2d(q, k, v, self.gamma_values, decomposed=self.decomposed, mode=mode, chunk_size=chunk_size)
+            return retention_2d(q, k, v, self.gamma_values, decomposed=self.decomposed, mode=mode,
+                                chunk_size=chunk_size)
         return self._masa(q, k, v)
 
     @torch.no_grad()
@@ -284,18 +289,28 @@ class VisionRetention(nn.Module):
 
     def _masa(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Official MaSA, full or decomposed, on (B, h, H, W, d) → (B, h, H, W, d)."""
-        b, nh, height, width, hd = q.shape
+        b, nh, height, width, _ = q.shape
+        fused = q.is_cuda if self.use_sdpa is None else self.use_sdpa
         if not self.decomposed:
             mask = manhattan_decay_mask(height, width, self.gamma_values, log=True, device=q.device, dtype=q.dtype)
-            out = masa_attention(q.flatten(2, 3), k.flatten(2, 3), v.flatten(2, 3), mask, fused=self.use_sdpa)
+            out = masa_attention(q.flatten(2, 3), k.flatten(2, 3), v.flatten(2, 3), mask, fused=fused)
             return out.view(b, nh, height, width, v.shape[-1])
-        mask_w = axial_decay_mask(width, self.gamma_values, log=True, device=q.device, dtype=q.dtype)[:, None]
-        mask_h = axial_decay_mask(height, self.gamma_values, log=True, device=q.device, dtype=q.dtype)[:, None]
-        # rows: (B, h, H, W, d) attends along W with mask (h, 1, W, W)
-        y = masa_attention(q, k, v, mask_w, fused=self.use_sdpa)
-        # columns: (B, h, W, H, d) attends along H, applied to the row pass's output
-        t = lambda a: a.transpose(2, 3)  # noqa: E731
-        return t(masa_attention(t(q), t(k), t(y), mask_h, fused=self.use_sdpa))
+        mask_w = axial_decay_mask(width, self.gamma_values, log=True, device=q.device, dtype=q.dtype)   # (h, W, W)
+        mask_h = axial_decay_mask(height, self.gamma_values, log=True, device=q.device, dtype=q.dtype)  # (h, H, H)
+        e = v.shape[-1]
+
+        # 4-D (batch, heads, length, d) layouts, so the fused SDPA kernels apply (they take 4-D inputs only)
+        def rows(t):                                                          # (B, h, H, W, ·) → (B·H, h, W, ·)
+            return t.transpose(1, 2).reshape(b * height, nh, width, t.shape[-1])
+
+        def cols(t):                                                          # (B, h, H, W, ·) → (B·W, h, H, ·)
+            return t.permute(0, 3, 1, 2, 4).reshape(b * width, nh, height, t.shape[-1])
+        # pass 1, along each row: softmax(q·kᵀ + log γ·|Δc|)·v
+        y = masa_attention(rows(q), rows(k), rows(v), mask_w, fused=fused)
+        y = y.view(b, height, nh, width, e).transpose(1, 2)                    # back to (B, h, H, W, e)
+        # pass 2, along each column with |Δr|: same q and k, applied to pass 1's output
+        z = masa_attention(cols(q), cols(k), cols(y), mask_h, fused=fused)
+        return z.view(b, width, nh, height, e).permute(0, 2, 3, 1, 4)         # (B·W, h, H, e) → (B, h, H, W, e)
 
 
 def vision_retention_param_count(dim: int) -> int:

@@ -22,7 +22,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from tsfmicro_lite.models.retention_forms import (
-    retention_chunkwise, retention_parallel, retention_recurrent, retnet_gammas,
+    MASK_CACHE_LIMIT_BYTES, retention_chunkwise, retention_parallel, retention_recurrent, retnet_gammas,
 )
 from tsfmicro_lite.utils.benchmark import time_fn
 
@@ -153,14 +153,16 @@ def _measure(lengths, heads, head_dim, batch, chunk_size, device, min_time_s, me
         for form in forms:
             if form == "parallel" and parallel_bytes_estimate(n, heads, batch=batch) > budget:
                 need = parallel_bytes_estimate(n, heads, batch=batch) / 2**30
+                free = budget / memory_fraction / 2**30
                 results.append(FormCost(form, n, None, None, None,
                                         f"skipped: needs ~{need:.1f} GiB (h·L² mask + scores), over "
-                                        f"{memory_fraction:.0%} of the {budget / memory_fraction / 2**30:.1f} GiB free"))
+                                        f"{memory_fraction:.0%} of the {free:.1f} GiB free"))
                 continue
             with torch.no_grad():
                 timing = time_fn(calls[form], device=device, warmup=1, min_time_s=min_time_s, min_repeats=2)
                 peak = peak_memory_bytes(calls[form], device)
             held = {"parallel": heads * n * n, "chunkwise": heads * min(chunk_size, n) ** 2}.get(form, 0) * 4
+            held = held if held <= MASK_CACHE_LIMIT_BYTES else 0  # an uncached mask is built inside the call
             results.append(FormCost(form, n, timing.mean_s * 1e3, timing.std_s * 1e3, (peak + held) / 2**20))
             if progress:
                 progress(f"{form:>9} L={n:>6}: {timing}, peak {(peak + held) / 2**20:.1f} MB")
@@ -196,5 +198,53 @@ def cost_table(results: list[FormCost]):
     return table
 
 
-__all__ = ["FORMS", "FormCost", "measure_retention_forms", "peak_memory_bytes", "loglog_slope", "cost_table",
+#: the four RMT stages of the official temporal branch at 224 px (spec §2): (side, dim, decomposed, heads_range)
+RMT_STAGES = ((112, 64, True, 4.0), (56, 128, True, 4.0), (28, 256, False, 6.0), (14, 512, False, 6.0))
+
+
+def measure_masa_stages(*, batch: int = 1, stages=RMT_STAGES, scale: int = 1, device: torch.device | str = "cpu",
+                        min_time_s: float = 0.5, threads: int | None = None,
+                        progress: Callable[[str], None] | None = None) -> list[dict]:
+    """Forward time of one ``VisionRetention(mixer="masa")`` per RMT stage, three ways, same weights and input.
+
+    ``fused``: SDPA with cached masks; ``written``: the written-out softmax with cached masks;
+    ``official_style``: written out, with masks and rotary tables rebuilt on every forward (as the
+    official code does). ``scale`` divides the side (2 → 56/28/14/7) for a quick run. Outputs are
+    checked equal (``max_abs_diff``).
+    """
+    from tsfmicro_lite.models import retention_2d, retention_forms
+    from tsfmicro_lite.models.retention_2d import VisionRetention
+
+    device = torch.device(device)
+    rows = []
+    with cpu_threads(threads), torch.no_grad():
+        for side, dim, decomposed, heads_range in stages:
+            side = max(2, side // scale)
+            layer = VisionRetention(dim, 2, decomposed=decomposed, heads_range=heads_range).to(device).eval()
+            x = torch.randn(batch, side, side, dim, device=device)
+
+            def run(fused: bool, rebuild: bool = False):
+                if rebuild:
+                    retention_2d._manhattan_cached.cache_clear()
+                    retention_forms._rotary_cached.cache_clear()
+                layer.use_sdpa = fused
+                return layer(x)
+            calls = {"fused": lambda: run(True), "written": lambda: run(False),
+                     "official_style": lambda: run(False, rebuild=True)}
+            diff = max((calls[name]() - calls["official_style"]()).abs().max().item() for name in ("fused", "written"))
+            t = {name: time_fn(fn, device=device, min_time_s=min_time_s, min_repeats=2) for name, fn in calls.items()}
+            layer.use_sdpa = None
+            row = dict(stage=f"{side}x{side}x{dim} {'decomposed' if decomposed else 'full'}",
+                       **{f"{name}_ms": tm.mean_s * 1e3 for name, tm in t.items()}, max_abs_diff=diff)
+            base = t["official_style"].mean_s
+            row.update(fused_ratio=t["fused"].mean_s / base, written_ratio=t["written"].mean_s / base)
+            rows.append(row)
+            if progress:
+                progress(f"{row['stage']}: fused SDPA {t['fused']} | written-out {t['written']} | official-style "
+                         f"{t['official_style']} | time / official-style: fused {row['fused_ratio']:.2f}×, "
+                         f"written-out {row['written_ratio']:.2f}× (outputs differ by {diff:.1e})")
+    return rows
+
+
+__all__ = ["FORMS", "RMT_STAGES", "measure_masa_stages", "FormCost", "measure_retention_forms", "peak_memory_bytes", "loglog_slope", "cost_table",
            "parallel_bytes_estimate", "available_memory_bytes", "cpu_threads"]

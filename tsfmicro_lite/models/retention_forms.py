@@ -39,6 +39,8 @@ import torch
 
 #: chunk size used by ``mode="chunkwise"`` when none is given
 DEFAULT_CHUNK_SIZE = 64
+#: masks larger than this are built per call instead of cached: a few long lengths would pin GBs
+MASK_CACHE_LIMIT_BYTES = 256 * 2**20
 
 GammaLike = torch.Tensor | Sequence[float]
 
@@ -83,14 +85,19 @@ def decay_mask(length: int, gammas: GammaLike, *, device: torch.device | str = "
 
     Built once per (length, gammas, device, dtype) and cached, because it depends on nothing
     learned: rebuilding an L×L tensor on every forward (as the official RMT code does) costs time
-    and allocations for nothing. The returned tensor is shared: treat it as read-only.
+    and allocations for nothing. The returned tensor is shared: treat it as read-only. Masks over
+    ``MASK_CACHE_LIMIT_BYTES`` (256 MiB) are built per call instead, so the cache cannot pin GBs.
     Future positions get exponent +∞, so γ^∞ = 0 exactly (never NaN); exponents are formed in float64
     for a float64 mask and in float32 otherwise (relative error < 1e-5 wherever the mask is not ~0).
     Taught in notebook 02, "The decay mask".
     """
     if length < 1:
         raise ValueError(f"decay_mask: length must be >= 1, got {length}")
-    return _decay_mask_cached(int(length), _gamma_tuple(gammas), str(torch.device(device)), dtype)
+    gammas = _gamma_tuple(gammas)
+    key = (int(length), gammas, str(torch.device(device)), dtype)
+    if len(gammas) * length * length * dtype.itemsize > MASK_CACHE_LIMIT_BYTES:
+        return _decay_mask_cached.__wrapped__(*key)
+    return _decay_mask_cached(*key)
 
 
 @functools.lru_cache(maxsize=64)

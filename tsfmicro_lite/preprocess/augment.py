@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    import torch
 
 
 def search_radius(onset: int, apex: int, dataset: str = "casme2") -> int:
@@ -81,6 +82,8 @@ class JointAugment:
 
     def sample(self, generator: torch.Generator | None = None) -> dict[str, float | int | bool]:
         """Draw one set of parameters (flip, angle in degrees, crop offsets in [0, 2·padding])."""
+        import torch
+
         r = torch.rand(4, generator=generator)
         return {"flip": bool(r[0] < self.flip_p), "angle": float((2 * r[1] - 1) * self.degrees),
                 "dx": int(r[2] * (2 * self.padding + 1)), "dy": int(r[3] * (2 * self.padding + 1))}
@@ -94,6 +97,9 @@ class JointAugment:
 def apply_joint(tensors: Sequence[torch.Tensor], params: dict, padding: int,
                 vectors: Sequence[int] = ()) -> tuple[torch.Tensor, ...]:
     """Apply one drawn parameter set to several (C, S, S) tensors at once (one grid_sample for all)."""
+    import torch  # imported here so the preprocessing worker processes never load torch
+    import torch.nn.functional as F
+
     sizes = [t.shape[0] for t in tensors]
     x = torch.cat(list(tensors), dim=0)[None]  # (1, sum C, S, S)
     _, _, h, w = x.shape

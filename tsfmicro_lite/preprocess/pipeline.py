@@ -242,7 +242,8 @@ def prepare(df, config: PrepConfig | None = None, cache_dir: str | os.PathLike |
             workers: int | None = None, progress: bool | Callable[[int, int], None] | None = None) -> PreparedClips:
     """Aligned onset/apex crops (+ flow/strain, candidates) for every row of a ``load_dataset`` table.
 
-    ``workers`` processes (default: up to 2) run the clips that are not cached; ``progress=True`` shows a
+    ``workers`` processes run the clips that are not cached (default: 2 when at least 32 clips need work,
+    else this process); ``progress=True`` shows a
     tqdm bar (silent when ``TSFMICRO_QUIET=1``), a callable gets ``(done, total)``.
     """
     config = config or PrepConfig()
@@ -290,8 +291,10 @@ def prepare(df, config: PrepConfig | None = None, cache_dir: str | os.PathLike |
     detector_runs = 0
     done = n - len(jobs)
     bar = _progress_bar(progress, n, done)
-    workers = min(2, os.cpu_count() or 1) if workers is None else max(1, int(workers))
-    if jobs and (workers == 1 or len(jobs) < 4):
+    if workers is None:  # a spawned worker costs a few seconds (imports, dlib models): worth it for many clips
+        workers = min(2, os.cpu_count() or 1) if len(jobs) >= 32 else 1
+    workers = max(1, int(workers))
+    if jobs and (workers == 1 or len(jobs) == 1):
         for job in jobs:
             out = _process_clip(job)
             results[out["index"]], detector_runs = out, detector_runs + out["detector_ran"]
@@ -299,11 +302,11 @@ def prepare(df, config: PrepConfig | None = None, cache_dir: str | os.PathLike |
     elif jobs:
         import multiprocessing as mp
 
-        fork = "fork" in mp.get_all_start_methods()
-        if fork and any(job["location"] is None for job in jobs):
-            config.aligner().load_models()  # once here (~3 s); forked workers inherit them
-        ctx = mp.get_context("fork" if fork else "spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
+        # "spawn", not "fork": forking a process whose torch/OpenMP threads already ran can deadlock the
+        # children (seen here under pytest); spawned workers start clean and load the models themselves.
+        ctx = mp.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx,
+                                 initializer=_worker_init) as pool:
             futures = [pool.submit(_process_clip, job) for job in jobs]
             for fut in as_completed(futures):
                 out = fut.result()

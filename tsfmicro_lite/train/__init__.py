@@ -1,1 +1,19 @@
-"""tsfmicro_lite.train"""
+"""LOSO training and evaluation (notebooks 06 and 07; ``tsfmicro train | evaluate | reproduce``).
+
+- ``splits``: LOSO folds over subjects, the honest protocol's inner validation split;
+- ``trainer``: one fold's loop (``TrainConfig``, ``train_fold``);
+- ``protocol``: which epoch counts (``honest`` / ``paper``);
+- ``loso``: all folds, resumable (``run_loso``, ``evaluate_run``);
+- ``checkpoints`` / ``results``: the run folder and its tidy tables;
+- ``profiles``: the official recipe and the quick CPU profile;
+- ``reproduce``: dataset name → prepared data → every variant → comparison with the paper.
+"""
+from .loso import LosoResult, TensorLosoData, evaluate_run, run_loso
+from .profiles import get_profile, official_train_config
+from .protocol import PROTOCOLS, protocol_label
+from .splits import Fold, inner_validation_split, loso_folds
+from .trainer import FoldHistory, TrainConfig, train_fold
+
+__all__ = ["Fold", "FoldHistory", "LosoResult", "PROTOCOLS", "TensorLosoData", "TrainConfig", "evaluate_run",
+           "get_profile", "inner_validation_split", "loso_folds", "official_train_config", "protocol_label",
+           "run_loso", "train_fold"]

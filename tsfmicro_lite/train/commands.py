@@ -52,16 +52,15 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _setup(args: argparse.Namespace):
     """Validate cheap things first (device, variant, class count), then load and prepare the data."""
     from ..data.mappings import get_mapping
-    from ..models import get_preset
     from ..utils.device import resolve_device
     from .profiles import get_profile
-    from .reproduce import prepare_task, resolve_variants
+    from .reproduce import model_input_size, prepare_task, resolve_variants
 
     resolve_device(args.device)
     variants = resolve_variants(args.variant)
     get_mapping(args.dataset, args.classes)
     profile = get_profile(args.profile)
-    size = get_preset(args.preset or profile.model_preset).img_size
+    size = model_input_size(profile, args.preset)
     data = prepare_task(args.dataset, args.root, args.classes, size=size, profile=profile)
     return variants, profile, data
 

@@ -133,6 +133,7 @@ def evaluate_run(run_dir: str | Path, protocols: Sequence[str] = ("honest",)) ->
     """
     import json
 
+    warn_if_paper(protocols)
     run = RunFolder(run_dir)
     if not run.run_file.exists():
         raise FileNotFoundError(f"{run.run_file} not found: {run_dir} is not a tsfmicro run folder "

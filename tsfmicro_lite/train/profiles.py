@@ -32,15 +32,26 @@ class TrainProfile:
     lr_decay_epochs: int = 50
     max_folds: int | None = None
     augment: bool = True
+    model_overrides: tuple[tuple[str, object], ...] = ()   # ModelConfig fields on top of the preset
     notes: str = ""
 
+    @property
+    def overrides(self) -> dict:
+        return dict(self.model_overrides)
 
-QUICK_NOTES = ("quick CPU profile: tiny preset (64 px), few epochs, lr/wd chosen on SynthME quick for a "
-               "short CPU run (not the paper's values)")
 
+QUICK_NOTES = ("quick CPU profile: tiny preset narrowed to RMT widths 8/16/32/64 at 32 px, 10 epochs, "
+               "AdamW lr 3e-3 / wd 0.05, lr x0.9 per epoch, batch 16, no augmentation: chosen on SynthME "
+               "quick for a CPU run of ~1 min per variant; NOT the paper's recipe")
+
+# Measured on SynthME quick, 3 classes, 58 clips / 8 subjects, honest pooled UF1 (2-core CPU, shared):
+#   10 epochs, lr 3e-3: late 0.45, temporal_only 0.46, spatial_only 0.23, majority 0.21
+#    6 epochs, lr 5e-3: late 0.33, spatial_only 0.24  (too short to learn the motion signal)
 PROFILES: dict[str, TrainProfile] = {
-    "quick": TrainProfile("quick", model_preset="tiny", synth_profile="quick", epochs=12, batch_size=8,
-                          lr=2e-3, weight_decay=0.05, lr_gamma=0.9, lr_decay_epochs=12, augment=False,
+    "quick": TrainProfile("quick", model_preset="tiny", synth_profile="quick", epochs=10, batch_size=16,
+                          lr=3e-3, weight_decay=0.05, lr_gamma=0.9, lr_decay_epochs=10, augment=False,
+                          model_overrides=(("img_size", 32), ("embed_dims", (8, 16, 32, 64)),
+                                           ("head_hidden", 64)),
                           notes=QUICK_NOTES),
     "full": TrainProfile("full", model_preset="paper", synth_profile="casme2-like", epochs=None, batch_size=32,
                          lr=8e-4, weight_decay=None, notes="official recipe (spec §5); for a GPU"),

@@ -79,6 +79,15 @@ def resolve_variants(variant: str | Sequence[str]) -> list[str]:
     return names
 
 
+def model_input_size(profile: TrainProfile, preset: str | None = None) -> int:
+    """The input side the profile's model takes (its override, else the preset's ``img_size``)."""
+    from ..models import get_preset
+
+    if preset in (None, profile.model_preset) and "img_size" in profile.overrides:
+        return int(profile.overrides["img_size"])
+    return get_preset(preset or profile.model_preset).img_size
+
+
 def prepare_task(dataset: str = "synthme", root: str | Path | None = None, classes: int = 3,
                  size: int = 64, profile: str | TrainProfile = "quick", motion: str = "diff",
                  progress: bool | None = None) -> PreparedLosoData:
@@ -115,8 +124,9 @@ def train_variant(data: PreparedLosoData, variant: str, *, dataset: str = "synth
     prof = get_profile(profile) if isinstance(profile, str) else profile
     preset = preset or prof.model_preset
     cfg = config or train_config_for(prof, dataset, classes, **train_overrides)
-    overrides = dict(model_overrides or {})
-    overrides.setdefault("img_size", int(data.prepared.size))
+    overrides = {**prof.overrides, **(model_overrides or {})} if preset == prof.model_preset else \
+        dict(model_overrides or {})
+    overrides["img_size"] = int(data.size or data.prepared.size)
     probe = build_model(variant, data.num_classes, preset, **overrides)
     model_config = probe.config.to_dict()
     test_subjects = paper_test_subjects(dataset, classes) if paper_lists else None
@@ -146,12 +156,10 @@ def reproduce(dataset: str = "synthme", root: str | Path | None = None, classes:
               verbose: bool = True, **train_overrides) -> pd.DataFrame:
     """Every requested variant under LOSO, both protocols from the same training runs, plus the
     majority baseline: one pooled table (``fold == "pooled"`` rows), labelled synthetic/real."""
-    from ..models import get_preset
-
     names = resolve_variants(variants)
     prof = get_profile(profile)
     if data is None:
-        size = size or get_preset(preset or prof.model_preset).img_size
+        size = size or model_input_size(prof, preset)
         data = prepare_task(dataset, root, classes, size=size, profile=prof)
     folds = loso_folds(data.subjects)
     rows = [majority_rows(data, dataset, folds[:max_folds] if max_folds else folds)]

@@ -22,6 +22,17 @@ def _read_rgb(path: str | os.PathLike) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def _frame_numbers(n: int, frame_numbers: Sequence[int] | None, onset: int | None) -> list[int]:
+    """The given numbers, else onset, onset+1, ... (readers list frames onset..offset), else 0..n-1."""
+    if frame_numbers is not None:
+        numbers = [int(v) for v in frame_numbers]
+        if len(numbers) != n:
+            raise ValueError(f"{len(numbers)} frame_numbers for {n} frame_paths; pass one number per frame")
+        return numbers
+    start = int(onset) if onset is not None else 0
+    return list(range(start, start + n))
+
+
 def _pick(n: int, max_frames: int, keep: Sequence[int]) -> list[int]:
     """Evenly spaced frame indices, always including the ones in ``keep`` (onset, apex, offset)."""
     chosen = set(np.linspace(0, n - 1, min(n, max_frames)).round().astype(int).tolist()) | {k for k in keep if 0 <= k < n}
@@ -34,7 +45,7 @@ def plot_clip_strip(frame_paths: Sequence[str | os.PathLike], frame_numbers: Seq
                     title: str | None = None):
     """A clip as a strip: frames on top, (frame - onset) x ``diff_gain`` below, key frames labelled.
 
-    ``frame_numbers`` default to 0..n-1; ``landmarks`` (n, 68, 2), if given, are drawn as dots.
+    ``frame_numbers`` default to onset, onset+1, ... (or 0..n-1); ``landmarks`` (n, 68, 2), if given, are drawn as dots.
     Returns the matplotlib Figure.
     """
     import matplotlib.pyplot as plt
@@ -42,7 +53,7 @@ def plot_clip_strip(frame_paths: Sequence[str | os.PathLike], frame_numbers: Seq
     n = len(frame_paths)
     if n == 0:
         raise ValueError("plot_clip_strip: frame_paths is empty; pass the clip's frames in order")
-    numbers = list(frame_numbers) if frame_numbers is not None else list(range(n))
+    numbers = _frame_numbers(n, frame_numbers, onset)
     keys = {onset: "onset", apex: "apex", offset: "offset"}
     shown = _pick(n, max_frames, [numbers.index(k) for k in keys if k in numbers])
     first = _read_rgb(frame_paths[0]).astype(np.float32)
@@ -86,7 +97,7 @@ def plot_motion_curve(frame_paths: Sequence[str | os.PathLike], frame_numbers: S
     """
     import matplotlib.pyplot as plt
 
-    numbers = np.asarray(frame_numbers if frame_numbers is not None else range(len(frame_paths)))
+    numbers = np.asarray(_frame_numbers(len(frame_paths), frame_numbers, onset))
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 3))
     else:
