@@ -1,6 +1,8 @@
 """Every Fig. 1 variant: official parameter counts, forward/backward, determinism, errors, wiring."""
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -142,9 +144,12 @@ def test_wrong_input_shape_says_what_to_do():
 
 def test_rebuild_from_saved_config():
     model = build_model("s2t", 4, preset="tiny", fusion_op="gate")
-    clone = build_from_config(model.config.to_dict())
+    saved = json.loads(json.dumps(model.config.to_dict()))  # as a checkpoint / results file stores it: lists
+    clone = build_from_config(saved)
     assert clone.config == model.config
     clone.load_state_dict(model.state_dict())  # same architecture, key for key
+    with pytest.raises(TypeError, match="Unknown ModelConfig field 'fusion'"):
+        build_from_config({**saved, "fusion": "add"})
 
 
 def test_wiring_is_traced_from_the_model():

@@ -81,8 +81,11 @@ def test_fusion_explorer_shows_each_variants_stages():
 def test_training_explorer_per_fold_confusion_and_mistakes():
     rng = np.random.default_rng(1)
     y = rng.integers(0, 3, 30)
-    pred = pd.DataFrame({"protocol": "honest", "fold": np.repeat([0, 1, 2], 10), "subject": np.repeat(["a", "b", "c"], 10),
-                         "sample": np.arange(30), "y_true": y, "y_pred": np.where(np.arange(30) % 3 == 0, (y + 1) % 3, y)})
+    honest = pd.DataFrame({"protocol": "honest", "criterion": "fixed", "fold": np.repeat([0, 1, 2], 10),
+                           "subject": np.repeat(["a", "b", "c"], 10), "sample": np.arange(30), "y_true": y,
+                           "y_pred": np.where(np.arange(30) % 3 == 0, (y + 1) % 3, y)})
+    paper = pd.concat([honest.assign(protocol="paper", criterion=c, y_pred=y) for c in ("best_acc", "best_uf1")])
+    pred = pd.concat([honest, paper])                     # the tidy table of a LOSO run with both protocols
     seen = []
     ex = W.training_explorer(pred, ["negative", "positive", "surprise"],
                              images=lambda i: (seen.append(i), np.zeros((8, 8, 3)))[1])
@@ -91,5 +94,7 @@ def test_training_explorer_per_fold_confusion_and_mistakes():
     assert ex.state["n"] == 10 and ex.state["confusion"].sum() == 10
     assert set(seen) >= {i for i in range(10, 20) if i % 3 == 0}   # the fold's mistakes were drawn
     assert "fold 1" in ex.status.value
+    ex.protocol.value = "paper"                       # one criterion at a time: no sample counted twice
+    assert ex.state["n"] == 10 and ex.state["mistakes"] == 0
     with pytest.raises(ValueError, match=r"lacks columns \['y_pred'\]"):
         W.training_explorer(pred.drop(columns="y_pred"), ["a", "b", "c"])

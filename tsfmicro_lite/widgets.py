@@ -21,7 +21,6 @@ import io
 from typing import Any, Callable, Mapping, Sequence
 
 import ipywidgets as W
-import matplotlib
 
 import numpy as np
 

@@ -32,7 +32,6 @@ import io
 import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -274,9 +273,3 @@ def feedback(g: SubmissionGrade) -> str:
                  "notebook to see the same messages while you work.")
     return "\n".join(lines) + "\n"
 
-
-def copy_for_grading(paths: list[Path], root: Path) -> None:  # pragma: no cover - convenience for instructors
-    """Collect loose notebooks into the ``root/<student>.ipynb`` layout."""
-    root.mkdir(parents=True, exist_ok=True)
-    for p in paths:
-        shutil.copy2(p, root / p.name)

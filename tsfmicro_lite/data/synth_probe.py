@@ -4,7 +4,16 @@ Why: a synthetic dataset is only useful if it is learnable but not trivially so.
 live in the *motion* (apex - onset), never in what a face looks like at rest, otherwise a model
 could score by recognising identities or poses. A logistic regression on downsampled grey pixels,
 evaluated leave-one-subject-out, measures both. ``tests/test_synthetic.py`` pins the numbers and
-notebook 01 ("Is the signal in the motion?") shows them. Scores on SynthME are synthetic.
+notebook 01 ("Is the signal in the motion?") can show them. Scores on SynthME are synthetic.
+
+Measured (generator v4, 16x16 grey thumbnails, C=0.1, LOSO, balanced accuracy / UF1):
+- quick, seed 0, 3 classes (58 clips, 8 subjects): onset 0.25 / 0.26, apex 0.36 / 0.35,
+  apex - onset 0.61 / 0.63 (chance 0.33); over seeds 0-3 onset 0.19-0.41, diff 0.59-0.65.
+- casme2-like, seed 0, 3 classes (156 clips, 26 subjects): onset 0.34 / 0.33, apex 0.43 / 0.42,
+  diff 0.68 / 0.72; 5 classes (246 clips): onset 0.15 / 0.14, apex 0.26 / 0.25, diff 0.55 / 0.58
+  (chance 0.20).
+- A tiny 3-layer CNN on raw (unaligned) 64 px apex - onset, 20 epochs, quick seed 0, LOSO:
+  0.75 / 0.74 (a throwaway check, not part of the kit).
 """
 from __future__ import annotations
 

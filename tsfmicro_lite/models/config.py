@@ -111,7 +111,7 @@ def _closest(name: str, options) -> str:
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
-# Parameter counts are for the `late` variant with 5 classes (`tsfmicro models --table` / notebook 05).
+# Parameter counts are for the `late` variant with 5 classes (`tsfmicro models` prints them; notebook 05).
 PRESETS: dict[str, ModelConfig] = {
     # Official widths at 224 px: late/5-class 12,789,413 params (spec: 12.79 M). For GPUs.
     "paper": ModelConfig(),

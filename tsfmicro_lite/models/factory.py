@@ -109,7 +109,7 @@ def build_model(variant: str = "late", num_classes: int = 5, preset: str = "pape
 def build_from_config(config: ModelConfig | dict) -> TSFModel:
     """Rebuild a model from a saved ``model.config`` (a ``ModelConfig`` or its ``to_dict()``), e.g. a checkpoint."""
     if isinstance(config, dict):
-        config = ModelConfig(**config).replace()  # replace() turns JSON lists back into tuples
+        config = ModelConfig().replace(**config)  # checks the keys and turns JSON lists back into tuples
     config.validate()
     if config.variant not in _VARIANTS:
         raise ValueError(_unknown("variant", config.variant, list_variants()))

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
+
+import contextlib
+import threading
 
 import cv2
 import numpy as np
@@ -129,7 +132,8 @@ class FaceAligner:
 
     ``FaceAligner().align(image)`` handles one image; the pipeline calls :meth:`locate` on a clip's
     onset frame and :meth:`transform` once, then :func:`apply_transform` on every frame of that clip.
-    Models load lazily (about 2 s for the 100 MB shape predictor), once per process.
+    Models load lazily (about 3 s: the 100 MB shape predictor once per process, the HOG detector once
+    per thread).
     """
 
     def __init__(self, size: int = 224, margin: float = 0.2, detector: str = "hog", upsample: int = 1,
@@ -145,38 +149,34 @@ class FaceAligner:
     # -- models, loaded on first use and shared by every FaceAligner of the process ------------
     @property
     def shape_predictor(self):
-        return _model("shape68")
-
-    def _hog(self):
-        return _model("hog")
-
-    def _cnn_detector(self):
-        return _model("cnn")
-
-    def _haar_cascade(self) -> cv2.CascadeClassifier:
-        return _model("haar")
+        return _shape_predictor()
 
     def load_models(self) -> None:
         """Load the detector and shape predictor now (else on first use)."""
-        self._cnn_detector() if self.detector == "cnn" else self._hog()
-        self.shape_predictor
+        with _borrow("cnn" if self.detector == "cnn" else "hog"):
+            pass
+        _shape_predictor()
 
     # -- steps ------------------------------------------------------------------------------------
     def detect(self, image: np.ndarray) -> list[tuple[tuple[int, int, int, int], float]]:
         """dlib detections as (box, score), best score first (the astronaut's weak chest hit comes last)."""
         image = np.ascontiguousarray(image)
         if self.detector == "cnn":
+            with _borrow("cnn") as cnn:
+                found = cnn(image, self.upsample)
             hits = [((d.rect.left(), d.rect.top(), d.rect.right(), d.rect.bottom()), float(d.confidence))
-                    for d in self._cnn_detector()(image, self.upsample)]
+                    for d in found]
         else:
-            rects, scores, _ = self._hog().run(image, self.upsample, self.min_score)
+            with _borrow("hog") as hog:
+                rects, scores, _ = hog.run(image, self.upsample, self.min_score)
             hits = [((r.left(), r.top(), r.right(), r.bottom()), float(s)) for r, s in zip(rects, scores)]
         return sorted(hits, key=lambda h: (-h[1], -(h[0][2] - h[0][0])))
 
     def detect_haar(self, image: np.ndarray) -> tuple[int, int, int, int] | None:
         """Largest OpenCV Haar-cascade face box, or None."""
         grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-        found = self._haar_cascade().detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5)
+        with _borrow("haar") as cascade:
+            found = cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5)
         if len(found) == 0:
             return None
         x, y, w, h = max(found, key=lambda b: b[2] * b[3])
@@ -243,27 +243,52 @@ def align_clip(frames: Sequence[np.ndarray], aligner: FaceAligner, per_frame: bo
     return [apply_transform(_as_rgb(f), face.transform, aligner.size) for f in frames]
 
 
-_MODELS: dict[str, object] = {}
+_LOCK = threading.Lock()
+_SHAPE: list = []  # dlib's shape predictor is safe to share between threads: one per process
+_FREE: dict[str, list] = {}  # dlib's detectors and OpenCV's cascade are not: each call borrows its own
 
 
-def _model(kind: str):
-    """dlib / OpenCV models, loaded once per process (dlib's HOG detector alone takes ~2 s to build)."""
-    if kind not in _MODELS:
-        import dlib
+def _shape_predictor():
+    """dlib's 68-point shape predictor (100 MB), loaded once per process."""
+    with _LOCK:
+        if not _SHAPE:
+            import dlib
 
-        if kind == "hog":
-            _MODELS[kind] = dlib.get_frontal_face_detector()
-        elif kind == "cnn":
-            _MODELS[kind] = dlib.cnn_face_detection_model_v1(str(cnn_detector_path()))
-        elif kind == "shape68":
-            _MODELS[kind] = dlib.shape_predictor(str(landmark_model_path()))
-        else:  # haar
-            path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
-            cascade = cv2.CascadeClassifier(str(path))
-            if cascade.empty():
-                raise FileNotFoundError(f"{path}: OpenCV Haar cascade missing (opencv-python-headless < 5 ships it)")
-            _MODELS[kind] = cascade
-    return _MODELS[kind]
+            _SHAPE.append(dlib.shape_predictor(str(landmark_model_path())))
+        return _SHAPE[0]
+
+
+def _build(kind: str):
+    import dlib
+
+    if kind == "hog":
+        return dlib.get_frontal_face_detector()  # ~2 s to build
+    if kind == "cnn":
+        return dlib.cnn_face_detection_model_v1(str(cnn_detector_path()))
+    path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
+    cascade = cv2.CascadeClassifier(str(path))
+    if cascade.empty():
+        raise FileNotFoundError(f"{path}: OpenCV Haar cascade missing (opencv-python-headless < 5 ships it)")
+    return cascade
+
+
+@contextlib.contextmanager
+def _borrow(kind: str) -> Iterator:
+    """A detector for this call only: reused across calls, built anew only while all are in use.
+
+    dlib documents its object detectors as unsafe for concurrent use, so the pipeline's two worker
+    threads each hold their own; a process ends up with as many as threads ran at once (usually 2).
+    """
+    with _LOCK:
+        free = _FREE.setdefault(kind, [])
+        model = free.pop() if free else None
+    if model is None:
+        model = _build(kind)
+    try:
+        yield model
+    finally:
+        with _LOCK:
+            _FREE[kind].append(model)
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ import hashlib
 import json
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -177,29 +177,11 @@ def _gt_landmarks(row: dict) -> tuple[np.ndarray | None, list[Any] | None]:
     return np.array(marks[k], dtype=np.float64), file_identity(path) + [k]
 
 
-# -- work of one clip (runs in a worker process) ------------------------------------------------------
-_ALIGNERS: dict[str, FaceAligner] = {}
-
-
-def _worker_init() -> None:
-    import cv2
-
-    cv2.setNumThreads(1)  # two processes on two cores: no oversubscription
-
-
-def _aligner_for(config: PrepConfig) -> FaceAligner:
-    key = _hash(config.detector_params())
-    if key not in _ALIGNERS:
-        _ALIGNERS[key] = config.aligner()
-    aligner = _ALIGNERS[key]
-    aligner.size, aligner.margin = config.size, config.margin
-    return aligner
-
-
+# -- work of one clip (runs in a worker thread) ------------------------------------------------------
 def _process_clip(job: dict) -> dict:
     """Locate (or reuse the cached location), warp, compute motion, write the clip's cache entries."""
     config: PrepConfig = job["config"]
-    aligner = _aligner_for(config)
+    aligner = config.aligner()  # cheap: the models behind it are loaded once (see faces._model)
     onset_frames = [read_frame(p) for p in job["onset_paths"]]
     apex_frames = [read_frame(p) for p in job["apex_paths"]]
     if job["location"] is not None:
@@ -242,8 +224,7 @@ def prepare(df, config: PrepConfig | None = None, cache_dir: str | os.PathLike |
             workers: int | None = None, progress: bool | Callable[[int, int], None] | None = None) -> PreparedClips:
     """Aligned onset/apex crops (+ flow/strain, candidates) for every row of a ``load_dataset`` table.
 
-    ``workers`` processes run the clips that are not cached (default: 2 when at least 32 clips need work,
-    else this process); ``progress=True`` shows a
+    ``workers`` threads (default: up to 2, one per core) run the clips that are not cached; ``progress=True`` shows a
     tqdm bar (silent when ``TSFMICRO_QUIET=1``), a callable gets ``(done, total)``.
     """
     config = config or PrepConfig()
@@ -291,22 +272,19 @@ def prepare(df, config: PrepConfig | None = None, cache_dir: str | os.PathLike |
     detector_runs = 0
     done = n - len(jobs)
     bar = _progress_bar(progress, n, done)
-    if workers is None:  # a spawned worker costs a few seconds (imports, dlib models): worth it for many clips
-        workers = min(2, os.cpu_count() or 1) if len(jobs) >= 32 else 1
-    workers = max(1, int(workers))
-    if jobs and (workers == 1 or len(jobs) == 1):
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1)
+    workers = max(1, min(int(workers), len(jobs) or 1))
+    if workers == 1:
         for job in jobs:
             out = _process_clip(job)
             results[out["index"]], detector_runs = out, detector_runs + out["detector_ran"]
             done = bar(done + 1)
-    elif jobs:
-        import multiprocessing as mp
-
-        # "spawn", not "fork": forking a process whose torch/OpenMP threads already ran can deadlock the
-        # children (seen here under pytest); spawned workers start clean and load the models themselves.
-        ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx,
-                                 initializer=_worker_init) as pool:
+    else:
+        # Threads, not processes: dlib's detector, its shape predictor and OpenCV release the GIL while they
+        # compute, so two threads use both cores without a process start-up (imports + 100 MB model load per
+        # process) or the fork-after-threads deadlocks that forking a torch/Jupyter process can cause.
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prepare") as pool:
             futures = [pool.submit(_process_clip, job) for job in jobs]
             for fut in as_completed(futures):
                 out = fut.result()

@@ -35,7 +35,8 @@ def _frame_numbers(n: int, frame_numbers: Sequence[int] | None, onset: int | Non
 
 def _pick(n: int, max_frames: int, keep: Sequence[int]) -> list[int]:
     """Evenly spaced frame indices, always including the ones in ``keep`` (onset, apex, offset)."""
-    chosen = set(np.linspace(0, n - 1, min(n, max_frames)).round().astype(int).tolist()) | {k for k in keep if 0 <= k < n}
+    chosen = set(np.linspace(0, n - 1, min(n, max_frames)).round().astype(int).tolist())
+    chosen |= {k for k in keep if 0 <= k < n}
     return sorted(chosen)
 
 
@@ -111,7 +112,8 @@ def plot_motion_curve(frame_paths: Sequence[str | os.PathLike], frame_numbers: S
         twin = ax.twinx()
         twin.plot(numbers, shift, "s--", ms=3, color="tab:orange", label="max landmark shift (px)")
         twin.set_ylabel("landmark shift (px)", color="tab:orange")
-    for value, name, colour in ((onset, "onset", "tab:green"), (apex, "apex", "crimson"), (offset, "offset", "tab:gray")):
+    marks = ((onset, "onset", "tab:green"), (apex, "apex", "crimson"), (offset, "offset", "tab:gray"))
+    for value, name, colour in marks:
         if value is not None:
             ax.axvline(value, color=colour, ls=":", lw=1.5)
             ax.text(value, ax.get_ylim()[1], name, color=colour, ha="center", va="bottom", fontsize=8)
