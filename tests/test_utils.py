@@ -62,3 +62,18 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="sees no CUDA GPU"):
             resolve_device("cuda")
+
+
+def test_atomic_files_follow_the_umask(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        f = io.atomic_write_text(tmp_path / "sheet.csv", "a,b\n")
+        with io.atomic_directory(tmp_path / "ds") as d:
+            (d / "x").write_text("x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(f.stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "ds").stat().st_mode) == 0o755

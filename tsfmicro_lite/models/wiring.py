@@ -145,15 +145,28 @@ def variant_stages(variant: str, preset: str = "tiny", num_classes: int = 5, **o
 
 
 def model_cost(model: TSFModel, batch_size: int = 1) -> dict[str, float]:
-    """Parameters and forward GFLOPs per sample (matmuls and convolutions, counted by PyTorch)."""
+    """Parameters and forward GFLOPs per sample (matmuls and convolutions, 2 FLOPs per multiply-add).
+
+    Counted by PyTorch's ``FlopCounterMode``, which does not see inside the CPU flash-attention kernel
+    that ``F.scaled_dot_product_attention`` uses without a mask; so the count runs the written-out
+    attention paths (same arithmetic) and restores the fused ones afterwards.
+    """
     from torch.utils.flop_counter import FlopCounterMode
 
     c = model.config
     onset = torch.randn(batch_size, c.onset_channels, c.img_size, c.img_size)
     motion = torch.randn(batch_size, c.motion_channels, c.img_size, c.img_size)
+    switches = [(m, name, getattr(m, name)) for m in model.modules() for name in ("fused", "use_sdpa")
+                if isinstance(getattr(m, name, None), bool)]
     was_training = model.training
     model.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(onset, motion)
-    model.train(was_training)
+    try:
+        for m, name, _ in switches:
+            setattr(m, name, False)
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(onset, motion)
+    finally:
+        for m, name, value in switches:
+            setattr(m, name, value)
+        model.train(was_training)
     return {"params": count_parameters(model), "gflops_fwd": counter.get_total_flops() / batch_size / 1e9}

@@ -17,6 +17,7 @@ runs with prepared face crops (``reproduce.PreparedLosoData``).
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,8 @@ from .results import RESULT_COLUMNS, fold_rows, git_commit, kit_version, pooled_
 from .splits import Fold, inner_validation_split, loso_folds
 from .trainer import FoldHistory, TrainConfig, quiet, train_fold
 
-__all__ = ["LosoData", "TensorLosoData", "LosoResult", "run_loso", "evaluate_run", "tables_from_histories", "fold_seed"]
+__all__ = ["LosoData", "TensorLosoData", "LosoResult", "run_loso", "evaluate_run", "tables_from_histories", "fold_seed",
+           "data_fingerprint"]
 
 
 class LosoData(Protocol):
@@ -90,6 +92,22 @@ class LosoResult:
             lines.append(f"{r['variant']:>14} {r['protocol_label']:<48} acc {r['accuracy']:.3f}  "
                          f"UF1 {r['uf1']:.3f}  UAR {r['uar']:.3f}  (n={int(r['n'])}, {r['data_kind']})")
         return "\n".join(lines)
+
+
+def data_fingerprint(data: LosoData) -> str:
+    """A hash of what the run trains on (labels, subjects and, where the object offers it, the
+    inputs), so a run folder is never resumed on different data."""
+    custom = getattr(data, "fingerprint", None)
+    if callable(custom):
+        return str(custom())
+    h = hashlib.sha1()
+    h.update(np.asarray(data.labels, dtype=np.int64).tobytes())
+    h.update("|".join(map(str, data.subjects)).encode())
+    for name in ("onset", "motion"):
+        t = getattr(data, name, None)
+        if isinstance(t, torch.Tensor):
+            h.update(t.detach().cpu().numpy().tobytes())
+    return h.hexdigest()
 
 
 def fold_seed(seed: int, fold_index: int) -> int:
@@ -201,7 +219,8 @@ def run_loso(data: LosoData, model_factory: Callable[[], nn.Module], config: Tra
         fingerprint = {**meta, "train": {k: v for k, v in config.to_dict().items()
                                          if k not in ("device", "num_workers")},
                        "protocols": sorted(protocols), "folds": [f.subject for f in folds],
-                       "n_samples": int(len(data.labels)), "model_config": model_config}
+                       "n_samples": int(len(data.labels)), "data_sha1": data_fingerprint(data),
+                       "model_config": model_config}
         run.check_or_write_run(fingerprint)
 
     histories: dict[int, FoldHistory] = {}

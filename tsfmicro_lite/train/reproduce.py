@@ -6,6 +6,7 @@ nothing here mixes them up or fills in a number the kit did not measure.
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,20 @@ class PreparedLosoData:
     @property
     def num_classes(self) -> int:
         return len(self.prepared.classes) or int(self.labels.max()) + 1
+
+    def fingerprint(self) -> str:
+        """SHA-1 of labels, subjects, clip names and the aligned crops: the identity of the data."""
+        if getattr(self, "_sha1", None) is None:
+            h = hashlib.sha1()
+            p = self.prepared
+            h.update(self.labels.tobytes())
+            h.update("|".join(map(str, self.subjects)).encode())
+            h.update("|".join(map(str, p.clips)).encode())
+            h.update(np.ascontiguousarray(p.onset).tobytes())
+            h.update(np.ascontiguousarray(p.apex).tobytes())
+            h.update(f"{self.size}|{self.motion}|{self.augment}".encode())
+            self._sha1 = h.hexdigest()
+        return self._sha1
 
     def dataset(self, indices: np.ndarray, train: bool):
         from ..data.torch_dataset import MicroExpressionDataset
@@ -166,7 +181,8 @@ def reproduce(dataset: str = "synthme", root: str | Path | None = None, classes:
     tables = []
     for name in names:
         t0 = time.perf_counter()
-        run_dir = Path(out_dir) / f"{dataset}-c{classes}-{name}-{prof.name}" if out_dir else None
+        # the data's hash in the folder name: regenerated or edited data starts a new run, never resumes an old one
+        run_dir = Path(out_dir) / f"{dataset}-c{classes}-{name}-{prof.name}-{data.fingerprint()[:8]}" if out_dir else None
         res = train_variant(data, name, dataset=dataset, classes=classes, profile=prof, protocols=protocols,
                             out_dir=run_dir, preset=preset, max_folds=max_folds, verbose=verbose,
                             **train_overrides)
