@@ -6,7 +6,7 @@
 
 Generates (or reuses) the synthetic dataset, then prepares it twice into a fresh temporary cache:
 cold (every clip: read, dlib HOG detection + 68 landmarks on the onset frame, one warp per frame,
-motion inputs, atomic cache write; the dlib model load is included, timed once) and cached (read only,
+motion inputs, atomic cache write; the dlib model load, ~3 s, is included, timed once) and cached (read only,
 timed with ``utils.benchmark.time_fn``). Prints both rates and the ratio cold / cached measured in this
 run. Target (issue 5): casme2-like cold under 1 min on 2 cores, cached in a couple of seconds. Shared
 machines give noisy times: read the ratio, and rerun before quoting numbers.
@@ -29,14 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--motion", default="diff", choices=["diff", "flow", "strain", "all"])
     parser.add_argument("--keep-candidates", action="store_true")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="worker threads (dlib and OpenCV release the GIL)")
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
     root = make_synthme(profile=args.profile)
     df = load_dataset("synthme", root, classes=5)
     print(f"SynthME {args.profile}: {len(df)} clips ({time.perf_counter() - t0:.1f} s to generate or find), "
-          f"{os.cpu_count()} CPU cores visible, {args.workers} workers")
+          f"{os.cpu_count()} CPU cores visible, {args.workers} worker threads, "
+          f"load average {os.getloadavg()[0]:.1f} (other processes share the cores)")
     config = PrepConfig(size=args.size, motion=args.motion, keep_candidates=args.keep_candidates)
     with tempfile.TemporaryDirectory(prefix="tsfmicro-bench-") as cache:
         t0 = time.perf_counter()

@@ -110,6 +110,10 @@ def test_resume_refuses_a_different_config(tmp_path):
     with pytest.raises(RunMismatchError, match=r"train: saved=.*Use another --out folder"):
         run_loso(data, lambda: ToyFusion(3), TrainConfig(**{**CFG, "lr": 0.5}), out_dir=tmp_path,
                  verbose=False, max_folds=1)
+    other_data = toy_data(num_subjects=3, seed=1)      # same shapes and labels, different inputs
+    with pytest.raises(RunMismatchError, match=r"data_sha1: saved="):
+        run_loso(other_data, lambda: ToyFusion(3), TrainConfig(**CFG), out_dir=tmp_path, verbose=False,
+                 max_folds=1)
 
 
 SCRIPT = textwrap.dedent("""
@@ -151,3 +155,14 @@ def test_killed_subprocess_resumes(tmp_path):
     a = pd.read_csv(out / "results.csv")[METRICS]
     b = pd.read_csv(tmp_path / "fresh" / "results.csv")[METRICS]
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_inner_val_mode_never_uses_the_test_subject():
+    data = toy_data(num_subjects=5)
+    cfg = TrainConfig(**{**CFG, "epochs": 4, "honest_mode": "inner_val", "val_subjects": 2, "patience": 2})
+    res = run_loso(data, lambda: ToyFusion(3), cfg, protocols=("honest",), verbose=False, max_folds=2)
+    for fold in res.folds:
+        h = res.histories[fold.index]
+        assert h.best_val_epoch is not None and len(h.y_val) > 0
+        assert len(h.y_val) + len(h.y_test) < len(data.labels)
+    assert res.results["protocol_label"].str.contains("inner validation").all()

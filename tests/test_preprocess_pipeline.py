@@ -97,7 +97,6 @@ def test_touching_a_frame_invalidates_only_its_clip(prepared, clips):
     assert redo.report["cache"]["computed"] == 1 and redo.report["cache"]["detector_runs"] == 0
 
 
-@pytest.mark.slow  # spawns 2 processes that each load dlib's models: ~5 s idle, ~20 s on a busy 2-core box
 def test_two_workers_give_the_same_arrays(prepared, clips, tmp_path):
     par = prepare(clips, prepared.config, cache_dir=tmp_path, workers=2)
     assert par.report["cache"]["computed"] == len(clips)

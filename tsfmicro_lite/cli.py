@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "tsfmicro_lite.doctor",
     "tsfmicro_lite.data.commands",
     "tsfmicro_lite.preprocess.commands",
+    "tsfmicro_lite.models.commands",
     "tsfmicro_lite.train.commands",
     "tsfmicro_lite.assignments.commands",
 ]

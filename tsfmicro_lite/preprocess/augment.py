@@ -97,7 +97,7 @@ class JointAugment:
 def apply_joint(tensors: Sequence[torch.Tensor], params: dict, padding: int,
                 vectors: Sequence[int] = ()) -> tuple[torch.Tensor, ...]:
     """Apply one drawn parameter set to several (C, S, S) tensors at once (one grid_sample for all)."""
-    import torch  # imported here so the preprocessing worker processes never load torch
+    import torch  # imported here: the preprocessing pipeline uses this module without needing torch
     import torch.nn.functional as F
 
     sizes = [t.shape[0] for t in tensors]

@@ -1,4 +1,4 @@
-"""``tsfmicro prepare``: align, crop and cache a dataset's onset/apex inputs from the shell (2 processes).
+"""``tsfmicro prepare``: align, crop and cache a dataset's onset/apex inputs from the shell (2 threads).
 
 Same code as notebook 01 (``prepare(load_dataset(...), PrepConfig(...))``); a second run reads the cache.
 """
@@ -50,6 +50,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="also store the frames the training-time frame-pair search may pick")
     p.add_argument("--fallbacks", default="haar,landmarks,crop",
                    help="comma list tried in order when dlib finds no face (empty: none)")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
+    p.add_argument("--workers", type=int, default=None, help="worker threads (default: up to 2, one per core)")
     p.add_argument("--cache-dir", type=Path, default=None, help="default: <TSFMICRO_CACHE>/prepared")
     p.set_defaults(func=_prepare)

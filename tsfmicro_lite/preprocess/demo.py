@@ -96,11 +96,9 @@ def write_clip(root: str | Path, frames: Sequence[np.ndarray], subject: str = "s
            "frame_paths": paths, "onset_path": paths[0], "apex_path": paths[apex - onset],
            "frame_numbers": list(range(onset, onset + len(frames)))}
     if landmarks is not None:
-        from ..utils.io import atomic_path as _ap
-
         lm_path = Path(root) / "landmarks" / subject / f"{clip}.npy"
         lm_path.parent.mkdir(parents=True, exist_ok=True)
-        with _ap(lm_path) as tmp, open(tmp, "wb") as fh:
+        with atomic_path(lm_path) as tmp, open(tmp, "wb") as fh:
             np.save(fh, np.asarray(landmarks, dtype=np.float32))
         row["landmarks_path"] = str(lm_path)
     return row

@@ -34,6 +34,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--protocol", default="honest", choices=PROTOCOL_CHOICES,
                    help="honest (default: epoch fixed in advance) | paper (best epoch on the test subject, "
                         "OPTIMISTIC) | both (one training run, both selections)")
+    p.add_argument("--honest-mode", default=None, choices=["fixed", "inner_val"],
+                   help="honest protocol: fixed epoch budget (default) or early stop on 2 inner validation "
+                        "subjects drawn from the training side")
     p.add_argument("--profile", default="quick", choices=["quick", "full"],
                    help="quick = tiny preset, few epochs, CPU minutes; full = the official recipe (GPU)")
     p.add_argument("--preset", default=None, help="model preset (paper | small | tiny); default: the profile's")
@@ -67,7 +70,8 @@ def _setup(args: argparse.Namespace):
 
 def _overrides(args: argparse.Namespace) -> dict:
     return {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-            "weight_decay": args.weight_decay, "seed": args.seed, "device": args.device}
+            "weight_decay": args.weight_decay, "seed": args.seed, "device": args.device,
+            "honest_mode": args.honest_mode}
 
 
 def _train(args: argparse.Namespace) -> int:

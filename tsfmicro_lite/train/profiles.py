@@ -44,9 +44,10 @@ QUICK_NOTES = ("quick CPU profile: tiny preset narrowed to RMT widths 8/16/32/64
                "AdamW lr 3e-3 / wd 0.05, lr x0.9 per epoch, batch 16, no augmentation: chosen on SynthME "
                "quick for a CPU run of ~1 min per variant; NOT the paper's recipe")
 
-# Measured on SynthME quick, 3 classes, 58 clips / 8 subjects, honest pooled UF1 (2-core CPU, shared):
-#   10 epochs, lr 3e-3: late 0.45, temporal_only 0.46, spatial_only 0.23, majority 0.21
-#    6 epochs, lr 5e-3: late 0.33, spatial_only 0.24  (too short to learn the motion signal)
+# Measured on SynthME quick, 3 classes, 58 clips / 8 subjects, honest pooled UF1, seed 2 (2-core CPU, shared):
+#   earlier generator, 10 epochs, lr 3e-3: late 0.45, temporal_only 0.46, spatial_only 0.23, majority 0.21
+#   earlier generator,  6 epochs, lr 5e-3: late 0.33, spatial_only 0.24  (too short to learn the motion signal)
+#   generator v4, 10 epochs, lr 3e-3: late 0.50, spatial_only 0.25, majority 0.21 (tests/test_reproduce.py)
 PROFILES: dict[str, TrainProfile] = {
     "quick": TrainProfile("quick", model_preset="tiny", synth_profile="quick", epochs=10, batch_size=16,
                           lr=3e-3, weight_decay=0.05, lr_gamma=0.9, lr_decay_epochs=10, augment=False,
