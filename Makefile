@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 reproduce: setup
 	@mkdir -p $(RUNS)
 	$(VENV)/bin/tsfmicro doctor
-	$(VENV)/bin/papermill notebooks/00_tour.ipynb $(RUNS)/00_tour.ipynb -p PROFILE $(PROFILE) --cwd notebooks
+	$(VENV)/bin/papermill notebooks/07_reproduce_paper.ipynb $(RUNS)/07_reproduce_paper.ipynb -p PROFILE $(PROFILE) --cwd notebooks
 	@echo "executed notebooks are in $(RUNS)/"
 
 test: setup

@@ -112,3 +112,12 @@ def test_one_transform_per_clip_beats_per_frame_alignment():
         return np.abs(crops[3].astype(float) - crops[0].astype(float)).mean() / 255
 
     assert change(per_clip) < 0.6 * change(per_frame), (change(per_clip), change(per_frame))
+
+
+def test_cnn_detector_on_request():
+    """dlib's MMOD CNN detector (optional, slow on CPU: ~0.5 s on this 256 px photo, ~3 s on full frames)."""
+    photo = face_photo("grace_hopper", 256)
+    face = FaceAligner(size=64, detector="cnn", upsample=0, fallbacks=()).align(photo)
+    assert face.source == "dlib-cnn" and face.landmarks.shape == (68, 2)
+    with pytest.raises(ValueError, match="detector must be 'hog' or 'cnn'"):
+        FaceAligner(detector="mtcnn")
