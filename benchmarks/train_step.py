@@ -19,7 +19,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tsfmicro_lite.models import build_model, count_parameters  # noqa: E402
-from tsfmicro_lite.train.trainer import autocast_dtype  # noqa: E402
+from tsfmicro_lite.train.trainer import autocast_dtype, optimization_step  # noqa: E402
 from tsfmicro_lite.utils.benchmark import device_label, time_fn  # noqa: E402
 
 
@@ -34,16 +34,7 @@ def step_fn(model, batch: int, size: int, num_classes: int, device: torch.device
     model.train()
 
     def step():
-        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-            loss = torch.nn.functional.cross_entropy(model(onset, motion).float(), label)
-        optimizer.zero_grad(set_to_none=True)
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
+        optimization_step(model, optimizer, onset, motion, label, device, dtype, scaler)
 
     return step, (str(dtype).replace("torch.", "") if dtype else "fp32")
 

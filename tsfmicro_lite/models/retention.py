@@ -22,7 +22,8 @@ from tsfmicro_lite.models.retention_2d import (  # noqa: F401  (re-exported)
     masa_attention, retention_2d, rmt_gammas, vision_retention_param_count,
 )
 from tsfmicro_lite.models.retention_forms import (  # noqa: F401  (re-exported)
-    DEFAULT_CHUNK_SIZE, RETENTION_FORMS, _gamma_tuple, decay_mask, retention_chunkwise, retention_parallel,
+    DEFAULT_CHUNK_SIZE, RETENTION_FORMS, _gamma_tuple, check_head_split, decay_mask, retention_chunkwise,
+    retention_parallel,
     retention_recurrent, retnet_gammas, rotary_tables, theta_shift,
 )
 
@@ -47,11 +48,7 @@ class MultiScaleRetention(nn.Module):
     def __init__(self, dim: int, num_heads: int, *, gammas: Sequence[float] | torch.Tensor | None = None,
                  value_factor: int = 1, bias: bool = False, norm_eps: float = 1e-6):
         super().__init__()
-        if dim % num_heads:
-            raise ValueError(f"MultiScaleRetention: dim ({dim}) must be divisible by num_heads ({num_heads})")
-        if (dim // num_heads) % 2:
-            raise ValueError(f"MultiScaleRetention: head dim dim/num_heads = {dim}/{num_heads} = {dim // num_heads} "
-                             "must be even for the rotary position (it rotates channel pairs)")
+        check_head_split("MultiScaleRetention", dim, num_heads)
         g = retnet_gammas(num_heads) if gammas is None else torch.as_tensor(gammas, dtype=torch.float64).reshape(-1)
         if g.numel() != num_heads:
             raise ValueError(f"MultiScaleRetention: {g.numel()} gammas for num_heads={num_heads}; give one per head")

@@ -34,7 +34,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from tsfmicro_lite.models.retention_forms import (
-    DEFAULT_CHUNK_SIZE, GammaLike, _gamma_tuple, retention_chunkwise, retention_recurrent, rotary_tables, theta_shift,
+    DEFAULT_CHUNK_SIZE, GammaLike, _gamma_tuple, check_head_split, retention_chunkwise, retention_recurrent,
+    rotary_tables, theta_shift,
 )
 
 MIXERS = ("masa", "retention")
@@ -202,11 +203,7 @@ class VisionRetention(nn.Module):
     def __init__(self, dim: int, num_heads: int, *, decomposed: bool, mixer: str = "masa",
                  gamma_init: float = 2.0, heads_range: float = 4.0):
         super().__init__()
-        if dim % num_heads:
-            raise ValueError(f"VisionRetention: dim ({dim}) must be divisible by num_heads ({num_heads})")
-        if (dim // num_heads) % 2:
-            raise ValueError(f"VisionRetention: head dim dim/num_heads = {dim}/{num_heads} = {dim // num_heads} "
-                             "must be even for the rotary position (it rotates channel pairs)")
+        check_head_split("VisionRetention", dim, num_heads)
         if mixer not in MIXERS:
             raise ValueError(f"VisionRetention: unknown mixer {mixer!r}; expected one of {MIXERS}")
         self.dim, self.num_heads, self.head_dim = dim, num_heads, dim // num_heads

@@ -130,6 +130,15 @@ def theta_shift(x: torch.Tensor, sin: torch.Tensor, cos: torch.Tensor) -> torch.
     return x * cos + rotated * sin
 
 
+def check_head_split(where: str, dim: int, num_heads: int) -> None:
+    """Heads must split ``dim`` evenly into an even head dim (the rotary position rotates channel pairs)."""
+    if dim % num_heads:
+        raise ValueError(f"{where}: dim ({dim}) must be divisible by num_heads ({num_heads})")
+    if (dim // num_heads) % 2:
+        raise ValueError(f"{where}: head dim dim/num_heads = {dim}/{num_heads} = {dim // num_heads} "
+                         "must be even for the rotary position (it rotates channel pairs)")
+
+
 def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, gammas: GammaLike, where: str) -> None:
     if q.dim() != 4 or k.shape != q.shape or v.dim() != 4 or v.shape[:3] != q.shape[:3]:
         raise ValueError(f"{where}: expected q, k of shape (batch, heads, length, d) and v of shape "

@@ -12,6 +12,8 @@ never reads them to choose (see ``protocol.py``).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import contextlib
 import copy
 import os
@@ -157,16 +159,42 @@ def predict(model: nn.Module, loader: DataLoader, device: torch.device, dtype: t
     model.eval()
     preds: list[int] = []
     total, n = 0.0, 0
-    for onset, motion, label in loader:
-        onset = onset.to(device, non_blocking=True)
-        motion = motion.to(device, non_blocking=True)
-        label = label.to(device, non_blocking=True)
+    for batch in loader:
+        onset, motion, label = to_device(batch, device)
         with _autocast(device, dtype):
             logits = model(onset, motion)
         total += float(nn.functional.cross_entropy(logits.float(), label, reduction="sum"))
         n += int(label.numel())
         preds.extend(logits.argmax(1).tolist())
     return preds, total / max(n, 1)
+
+
+def to_device(batch: Sequence[torch.Tensor], device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Move an (onset, motion, label) batch to ``device`` (non-blocking: loaders pin memory on CUDA)."""
+    return tuple(t.to(device, non_blocking=True) for t in batch)
+
+
+def optimization_step(model: nn.Module, optimizer: torch.optim.Optimizer, onset: torch.Tensor,
+                      motion: torch.Tensor, label: torch.Tensor, device: torch.device,
+                      dtype: torch.dtype | None = None, scaler: torch.amp.GradScaler | None = None
+                      ) -> torch.Tensor:
+    """One forward + cross-entropy + backward + optimiser step, under AMP when ``dtype`` is set.
+
+    The one implementation of a training step: the trainer and ``benchmarks/train_step.py`` share it,
+    so the benchmark times exactly what training runs. Returns the detached loss.
+    """
+    with _autocast(device, dtype):
+        logits = model(onset, motion)
+    loss = nn.functional.cross_entropy(logits.float(), label)
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        optimizer.step()
+    return loss.detach()
 
 
 def _autocast(device: torch.device, dtype: torch.dtype | None):
@@ -220,22 +248,10 @@ def train_fold(model_factory: Callable[[], nn.Module], train_set: Dataset, test_
         model.train()
         lr = optimizer.param_groups[0]["lr"]
         loss_sum, count = 0.0, 0
-        for onset, motion, label in train_loader:
-            onset = onset.to(device, non_blocking=True)
-            motion = motion.to(device, non_blocking=True)
-            label = label.to(device, non_blocking=True)
-            with _autocast(device, dtype):
-                logits = model(onset, motion)
-            loss = nn.functional.cross_entropy(logits.float(), label)
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                loss.backward()
-                optimizer.step()
-            loss_sum += float(loss.detach()) * label.numel()
+        for batch in train_loader:
+            onset, motion, label = to_device(batch, device)
+            loss = optimization_step(model, optimizer, onset, motion, label, device, dtype, scaler)
+            loss_sum += float(loss) * label.numel()
             count += int(label.numel())
         if epoch <= config.lr_decay_epochs:
             scheduler.step()
