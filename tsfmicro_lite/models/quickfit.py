@@ -1,5 +1,7 @@
 """A minimal training loop to compare variants in seconds (notebook 05), not the kit's trainer.
 
+It reuses the trainer's ``optimization_step`` and ``predict``, and leaves out everything else.
+
 The real LOSO trainer, with the official optimiser schedule, protocols and checkpoints, is
 ``tsfmicro_lite.train`` (notebook 06). This loop exists so notebook 05 can show every variant's
 learning curve on one plot: AdamW, plain cross-entropy, fixed epochs, one held-out split.
@@ -9,26 +11,19 @@ from __future__ import annotations
 import time
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from .. import metrics
+from ..train.trainer import optimization_step, predict, to_device
 from ..utils.seed import seed_everything
 
 
-@torch.no_grad()
 def evaluate(model: nn.Module, loader: DataLoader, device: torch.device | str = "cpu") -> dict[str, float]:
-    """Loss, accuracy and UF1 of ``model`` on ``loader`` (eval mode)."""
-    model.eval()
-    losses, y_true, y_pred = [], [], []
-    for onset, motion, label in loader:
-        logits = model(onset.to(device), motion.to(device))
-        losses.append(F.cross_entropy(logits, label.to(device), reduction="sum").item())
-        y_true += label.tolist()
-        y_pred += logits.argmax(1).tolist()
-    return {"loss": sum(losses) / len(y_true), "acc": metrics.accuracy(y_true, y_pred),
-            "uf1": metrics.uf1(y_true, y_pred)}
+    """Loss, accuracy and UF1 of ``model`` on ``loader`` (eval mode), with the trainer's ``predict``."""
+    y_true = [int(y) for _, _, labels in loader for y in labels]
+    y_pred, loss = predict(model, loader, torch.device(device))
+    return {"loss": loss, "acc": metrics.accuracy(y_true, y_pred), "uf1": metrics.uf1(y_true, y_pred)}
 
 
 def quick_fit(model: nn.Module, train_set: Dataset, val_set: Dataset, epochs: int = 5, lr: float = 1e-3,
@@ -46,13 +41,11 @@ def quick_fit(model: nn.Module, train_set: Dataset, val_set: Dataset, epochs: in
     for _ in range(epochs):
         start, total, n = time.perf_counter(), 0.0, 0
         model.train()
-        for onset, motion, label in train_loader:
-            if len(label) < 2:  # BatchNorm needs two samples in training mode
+        for batch in train_loader:
+            if len(batch[2]) < 2:  # BatchNorm needs two samples in training mode
                 continue
-            loss = F.cross_entropy(model(onset.to(device), motion.to(device)), label.to(device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            onset, motion, label = to_device(batch, torch.device(device))
+            loss = optimization_step(model, opt, onset, motion, label, torch.device(device))
             total, n = total + loss.item() * len(label), n + len(label)
         scores = evaluate(model, val_loader, device)
         history["train_loss"].append(total / max(n, 1))
