@@ -102,3 +102,16 @@ def test_quick_profile_full_model_beats_majority_and_spatial_only():
     print(f"SYNTHETIC quick: late UF1 {late.uf1:.3f}, spatial_only {spatial.uf1:.3f}, majority {majority['uf1']:.3f}")
     assert late.uf1 - majority["uf1"] >= 0.12, (late.uf1, majority["uf1"])
     assert late.uf1 - spatial.uf1 >= 0.10, (late.uf1, spatial.uf1)
+
+
+def test_synthme_read_through_the_casme2_reader_is_still_labelled_synthetic():
+    """Honest labels: a SynthME folder passed as --dataset casme2 --root ... must not be reported as real."""
+    from tsfmicro_lite.data import make_synthme
+    from tsfmicro_lite.train.profiles import get_profile
+    from tsfmicro_lite.train.reproduce import majority_rows, model_input_size, prepare_task
+
+    prof = get_profile("quick")
+    data = prepare_task("casme2", make_synthme(profile=prof.synth_profile), classes=3,
+                        size=model_input_size(prof), profile=prof)
+    assert data.data_kind("casme2") == "synthetic"
+    assert majority_rows(data, "casme2")["data_kind"] == "synthetic"

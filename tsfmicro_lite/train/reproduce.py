@@ -36,6 +36,12 @@ class PreparedLosoData:
     size: int | None = None            # model input side when it differs from the crops
     motion: str = "diff"
     augment: bool = True               # the official joint augmentation on training folds
+    synthetic: bool | None = None      # True for SynthME, even when read through the casme2 reader
+
+    def data_kind(self, dataset: str) -> str:
+        """``"synthetic"`` or ``"real"``: the label every result row carries (honest-results rule)."""
+        synthetic = self.synthetic if self.synthetic is not None else dataset == "synthme"
+        return "synthetic" if synthetic else "real"
 
     @property
     def labels(self) -> np.ndarray:
@@ -121,10 +127,14 @@ def prepare_task(dataset: str = "synthme", root: str | Path | None = None, class
     elif root is None:
         raise ValueError(f"--dataset {dataset} needs --root pointing at your licensed copy "
                          "(the kit never downloads it); or use --dataset synthme.")
+    from ..data.synthetic import read_manifest
+
     df = load_dataset(dataset, root, classes=classes)
     prepared = prepare(df, PrepConfig(size=size, motion="diff" if motion == "diff" else "all"),
                        progress=progress)
-    return PreparedLosoData(prepared, size=None, motion=motion, augment=prof.augment)
+    # A SynthME folder read as "casme2" is still synthetic: its generator manifest says so.
+    synthetic = dataset == "synthme" or read_manifest(root) is not None
+    return PreparedLosoData(prepared, size=None, motion=motion, augment=prof.augment, synthetic=synthetic)
 
 
 def train_variant(data: PreparedLosoData, variant: str, *, dataset: str = "synthme", classes: int = 3,
@@ -145,7 +155,7 @@ def train_variant(data: PreparedLosoData, variant: str, *, dataset: str = "synth
     probe = build_model(variant, data.num_classes, preset, **overrides)
     model_config = probe.config.to_dict()
     test_subjects = paper_test_subjects(dataset, classes) if paper_lists else None
-    meta = {"dataset": dataset, "data_kind": "synthetic" if dataset == "synthme" else "real",
+    meta = {"dataset": dataset, "data_kind": data.data_kind(dataset),
             "classes": data.num_classes, "variant": variant, "preset": preset}
     return run_loso(data, lambda: build_model(variant, data.num_classes, preset, **overrides), cfg,
                     protocols=protocols, out_dir=out_dir, meta=meta, test_subjects=test_subjects,
@@ -158,7 +168,7 @@ def majority_rows(data: PreparedLosoData, dataset: str, folds=None) -> dict[str,
     folds = folds or loso_folds(data.subjects)
     y = data.labels
     s = M.majority_baseline([y[f.train_idx] for f in folds], [y[f.test_idx] for f in folds])
-    return {"dataset": dataset, "data_kind": "synthetic" if dataset == "synthme" else "real",
+    return {"dataset": dataset, "data_kind": data.data_kind(dataset),
             "classes": data.num_classes, "variant": "majority_class", "protocol": "honest",
             "protocol_label": "baseline (most frequent training class)", "fold": "pooled", "subject": "all",
             **s}
