@@ -223,3 +223,22 @@ def test_viz_functions_draw_a_clip_its_motion_and_the_class_balance(quick_root: 
     assert plot_class_balance(table).axes[0].get_ylabel() == "clips"
     with pytest.raises(KeyError, match=r"no column\(s\) \['label'\]"):
         plot_class_balance(table, column="label")
+
+
+def test_onset_apex_difference_plot_shows_the_signed_motion(quick_root: Path, tmp_path: Path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from tsfmicro_lite.data import load_dataset
+    from tsfmicro_lite.preprocess.faces import FrameReadError
+    from tsfmicro_lite.viz.data import plot_onset_apex_difference
+
+    df = load_dataset("casme2", quick_root, classes=3)
+    examples = df.groupby("label").head(1)
+    fig = plot_onset_apex_difference(examples, "t")
+    assert len(fig.axes) == 3 * len(examples)
+    diff_image = fig.axes[2].images[0].get_array()
+    assert diff_image.min() < 0 < diff_image.max(), "the difference is signed, not wrapped or clipped at 0"
+    broken = examples.head(1).assign(apex_path=str(tmp_path / "missing.jpg"))
+    with pytest.raises(FrameReadError, match="missing.jpg: frame does not exist"):
+        plot_onset_apex_difference(broken)

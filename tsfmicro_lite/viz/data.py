@@ -14,12 +14,10 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from ..preprocess.faces import read_frame
+from ..preprocess.inputs import difference
 
-def _read_rgb(path: str | os.PathLike) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(f"{path}: frame missing or unreadable")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
 
 
 def _frame_numbers(n: int, frame_numbers: Sequence[int] | None, onset: int | None) -> list[int]:
@@ -57,10 +55,10 @@ def plot_clip_strip(frame_paths: Sequence[str | os.PathLike], frame_numbers: Seq
     numbers = _frame_numbers(n, frame_numbers, onset)
     keys = {onset: "onset", apex: "apex", offset: "offset"}
     shown = _pick(n, max_frames, [numbers.index(k) for k in keys if k in numbers])
-    first = _read_rgb(frame_paths[0]).astype(np.float32)
+    first = read_frame(frame_paths[0]).astype(np.float32)
     fig, axes = plt.subplots(2, len(shown), figsize=(1.6 * len(shown), 3.6), squeeze=False)
     for col, i in enumerate(shown):
-        image = _read_rgb(frame_paths[i])
+        image = read_frame(frame_paths[i])
         axes[0, col].imshow(image)
         if landmarks is not None:
             axes[0, col].scatter(landmarks[i, :, 0], landmarks[i, :, 1], s=1.5, c="red")
@@ -82,8 +80,8 @@ def plot_clip_strip(frame_paths: Sequence[str | os.PathLike], frame_numbers: Seq
 
 def motion_magnitude(frame_paths: Sequence[str | os.PathLike]) -> np.ndarray:
     """Mean absolute grey-level difference of each frame from the first (onset) frame."""
-    first = cv2.cvtColor(_read_rgb(frame_paths[0]), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    return np.array([np.abs(cv2.cvtColor(_read_rgb(p), cv2.COLOR_RGB2GRAY).astype(np.float32) - first).mean()
+    first = cv2.cvtColor(read_frame(frame_paths[0]), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return np.array([np.abs(cv2.cvtColor(read_frame(p), cv2.COLOR_RGB2GRAY).astype(np.float32) - first).mean()
                      for p in frame_paths])
 
 
@@ -155,5 +153,33 @@ def plot_class_balance(table, column: str = "emotion", by: str | None = "subject
     ax.set_ylabel("clips")
     if title:
         ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_onset_apex_difference(clips, suptitle: str = "") -> "plt.Figure":
+    """One row per clip: onset, apex and the signed apex − onset (each row on its own colour scale).
+
+    ``clips`` is a table with ``onset_path``, ``apex_path``, ``apex`` and ``class_name`` columns (the
+    reader's contract). Used by notebook 00 to show that the class lives in the faint difference image.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(clips), 3, figsize=(7.5, 2.6 * len(clips)), squeeze=False)
+    for row_axes, (_, clip) in zip(axes, clips.iterrows()):
+        onset = cv2.cvtColor(read_frame(clip.onset_path), cv2.COLOR_RGB2GRAY)
+        apex = cv2.cvtColor(read_frame(clip.apex_path), cv2.COLOR_RGB2GRAY)
+        diff = 255.0 * difference(onset, apex)
+        lim = max(float(np.abs(diff).max()), 1.0)
+        row_axes[0].imshow(onset, cmap="gray")
+        row_axes[0].set_title(f"onset · {clip.class_name}")
+        row_axes[1].imshow(apex, cmap="gray")
+        row_axes[1].set_title(f"apex (frame {clip.apex})")
+        row_axes[2].imshow(diff, cmap="coolwarm", vmin=-lim, vmax=lim)
+        row_axes[2].set_title(f"apex − onset (±{lim:.0f})")
+        for ax in row_axes:
+            ax.axis("off")
+    if suptitle:
+        fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
