@@ -145,15 +145,6 @@ class PreprocessingExplorer(Explorer):
         return fig, status
 
 
-def _read_rgb(path: str) -> np.ndarray:
-    import cv2
-
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise FileNotFoundError(f"cannot read frame {path}: missing or not an image.")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-
-
 def preprocessing_explorer(sample: Mapping[str, Any], max_frames: int = 40,
                            flow_method: str = "farneback") -> PreprocessingExplorer:
     """Explorer for one row of ``load_dataset(...)`` (its ``frame_paths``, onset/apex, and the
@@ -171,7 +162,9 @@ def preprocessing_explorer(sample: Mapping[str, Any], max_frames: int = 40,
     lm_path = sample.get("landmarks_path")
     if isinstance(lm_path, str) and lm_path:
         landmarks = np.load(lm_path)[keep]
-    frames = [_read_rgb(paths[k]) for k in keep]
+    from .preprocess.faces import read_frame
+
+    frames = [read_frame(paths[k]) for k in keep]
     return PreprocessingExplorer(frames, keep.index(onset_i), keep.index(apex_i), landmarks,
                                  [numbers[k] for k in keep], flow_method)
 
