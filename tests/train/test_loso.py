@@ -20,7 +20,7 @@ from tsfmicro_lite.train.splits import inner_validation_split, loso_folds
 from tsfmicro_lite.train.toy import ToyFusion, toy_data
 from tsfmicro_lite.train.trainer import TrainConfig
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CFG = dict(epochs=3, batch_size=16, lr=2e-2, weight_decay=0.01, device="cpu", seed=3)
 METRICS = ["fold", "subject", "protocol", "n", "accuracy", "uf1", "uar", "epoch_accuracy", "epoch_uf1"]
 
