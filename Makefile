@@ -29,6 +29,7 @@ reproduce: setup
 	@echo "executed notebooks are in $(RUNS)/"
 
 test: setup
+	$(VENV)/bin/ruff check tsfmicro_lite tests benchmarks
 	$(PY) -m pytest
 
 lab: setup

@@ -1,6 +1,7 @@
 """Forward+backward throughput and peak memory of every fusion variant, with ratios to `late` (issue 7).
 
-    python benchmarks/models.py                                   # paper preset, batch 32, 224 px (GPU; ~1 min/variant on CPU)
+    python benchmarks/models.py                                   # paper preset, batch 32, 224 px
+                                                                  # (GPU; ~1 min/variant on CPU)
     python benchmarks/models.py --preset tiny --batch-size 8      # finishes in seconds on a 2-core CPU
     python benchmarks/models.py --device cuda                     # fp32 and AMP (bf16) columns on a GPU
 

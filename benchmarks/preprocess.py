@@ -1,7 +1,7 @@
 """Clips per second of detection + alignment + inputs, cold and from cache (issue 5; notebook 01 shows the same).
 
     python benchmarks/preprocess.py                       # casme2-like SynthME (255 clips), 2 workers, 224 px
-    python benchmarks/preprocess.py --profile quick       # 44 clips, a few seconds
+    python benchmarks/preprocess.py --synth-profile quick # 44 clips, a few seconds
     python benchmarks/preprocess.py --motion all --keep-candidates --size 112
 
 Generates (or reuses) the synthetic dataset, then prepares it twice into a fresh temporary cache:
@@ -18,14 +18,16 @@ import os
 import tempfile
 import time
 
-from tsfmicro_lite.data import load_dataset, make_synthme
+from tsfmicro_lite.data import load_dataset
 from tsfmicro_lite.preprocess.pipeline import PrepConfig, prepare
+from tsfmicro_lite.synth import list_synth_profiles, make_synthme
 from tsfmicro_lite.utils.benchmark import time_fn
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--profile", default="casme2-like", help="SynthME profile (quick | casme2-like)")
+    parser.add_argument("--synth-profile", "--profile", dest="synth_profile", default="casme2-like",
+                        choices=list_synth_profiles(), help="SynthME data size")
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--motion", default="diff", choices=["diff", "flow", "strain", "all"])
     parser.add_argument("--keep-candidates", action="store_true")
@@ -33,9 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
-    root = make_synthme(profile=args.profile)
+    root = make_synthme(profile=args.synth_profile)
     df = load_dataset("synthme", root, classes=5)
-    print(f"SynthME {args.profile}: {len(df)} clips ({time.perf_counter() - t0:.1f} s to generate or find), "
+    print(f"SynthME {args.synth_profile}: {len(df)} clips ({time.perf_counter() - t0:.1f} s to generate or find), "
           f"{os.cpu_count()} CPU cores visible, {args.workers} worker threads, "
           f"load average {os.getloadavg()[0]:.1f} (other processes share the cores)")
     config = PrepConfig(size=args.size, motion=args.motion, keep_candidates=args.keep_candidates)

@@ -17,7 +17,12 @@ import sys
 import torch
 
 from tsfmicro_lite.models.retention_cost import (
-    FORMS, cost_table, cpu_threads, loglog_slope, measure_masa_stages, measure_retention_forms,
+    FORMS,
+    cost_table,
+    cpu_threads,
+    loglog_slope,
+    measure_masa_stages,
+    measure_retention_forms,
 )
 from tsfmicro_lite.utils.benchmark import device_label
 from tsfmicro_lite.utils.device import resolve_device

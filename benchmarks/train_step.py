@@ -57,7 +57,8 @@ def main(argv=None) -> int:
     if not args.skip_cpu:
         settings += [(torch.device("cpu"), "off", args.cpu_batch, int(n)) for n in args.threads.split(",")]
     if torch.cuda.is_available():
-        settings += [(torch.device("cuda"), "off", args.gpu_batch, None), (torch.device("cuda"), "auto", args.gpu_batch, None)]
+        settings += [(torch.device("cuda"), "off", args.gpu_batch, None),
+                     (torch.device("cuda"), "auto", args.gpu_batch, None)]
     else:
         print("no CUDA GPU visible: GPU fp32 / AMP rows skipped (run this on a GPU machine for them).")
     default_threads = torch.get_num_threads()

@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import (balanced_accuracy_score, confusion_matrix, f1_score, precision_score,
-                             recall_score)
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, precision_score
 
 from tsfmicro_lite import metrics as M
 

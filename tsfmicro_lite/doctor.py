@@ -1,4 +1,8 @@
-"""``tsfmicro doctor``: is this machine ready to run the kit? One line per check, non-zero exit if not."""
+"""``tsfmicro doctor``: is this machine ready to run the kit? One line per check, non-zero exit if not.
+
+It sits in the CLI layer (``run_doctor`` is also called by notebook 00). Each check imports its
+library inside the check, so a missing or broken one is reported as a failed line, not a crash.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,11 +10,12 @@ import platform
 import sys
 from typing import Callable
 
+from .utils.model_files import landmark_model_path
 from .utils.paths import cache_dir
 
 
 def _check_torch() -> str:
-    import torch
+    import torch  # lazy: a broken torch install must fail this check only
 
     line = f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
     if torch.cuda.is_available():
@@ -21,14 +26,14 @@ def _check_torch() -> str:
 
 
 def _check_dlib() -> str:
-    import dlib
+    import dlib  # lazy: optional heavy library, checked here
 
     dlib.get_frontal_face_detector()
     return f"dlib {dlib.__version__} (HOG face detector ok)"
 
 
 def _check_opencv() -> str:
-    import cv2
+    import cv2  # lazy: optional heavy library, checked here
 
     if not hasattr(cv2, "CascadeClassifier"):
         raise RuntimeError(f"OpenCV {cv2.__version__} has no CascadeClassifier (OpenCV 5?): pin opencv<5")
@@ -36,9 +41,7 @@ def _check_opencv() -> str:
 
 
 def _check_landmarks() -> str:
-    import dlib
-
-    from .preprocess.model_files import landmark_model_path
+    import dlib  # lazy: optional heavy library, checked here
 
     path = landmark_model_path()
     dlib.shape_predictor(str(path))
@@ -55,8 +58,8 @@ def _check_cache() -> str:
 
 
 def _check_notebooks() -> str:
-    import ipywidgets
-    import papermill
+    import ipywidgets  # lazy: notebook-only dependency, checked here
+    import papermill  # lazy: notebook-only dependency, checked here
 
     return f"papermill {papermill.__version__}, ipywidgets {ipywidgets.__version__}"
 
@@ -85,6 +88,11 @@ def run_doctor(out=sys.stdout) -> int:
     return failed
 
 
+def _run(args: argparse.Namespace) -> int:
+    return 1 if run_doctor() else 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``tsfmicro doctor``."""
     parser = subparsers.add_parser("doctor", help="check versions, models, GPU and cache")
-    parser.set_defaults(func=lambda args: 1 if run_doctor() else 0)
+    parser.set_defaults(func=_run)

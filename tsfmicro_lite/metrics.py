@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "accuracy", "uf1", "uar", "confusion", "per_class_counts", "official_uar_macro_precision",
+    "accuracy", "uf1", "uar", "confusion", "official_uar_macro_precision",
     "score", "pooled_scores", "per_fold_table", "majority_baseline",
 ]
 
@@ -58,6 +58,8 @@ def confusion(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int | N
     """Confusion matrix ``C[i, j]`` = number of samples of true class ``i`` predicted as ``j``.
 
     ``num_classes`` fixes the size (so folds can be summed); default: 1 + the largest label seen.
+
+    Taught in notebooks/06_training_loso.ipynb, section "4 · Curves: what the paper protocol sees".
     """
     t, p = _as_labels(y_true, y_pred)
     k = int(max(t.max(), p.max())) + 1
@@ -68,13 +70,6 @@ def confusion(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int | N
     return np.bincount(t * k + p, minlength=k * k).reshape(k, k)
 
 
-def per_class_counts(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int | None = None
-                     ) -> pd.DataFrame:
-    """TP, #predicted and #true per class: the three counts the official code keeps per fold."""
-    c = confusion(y_true, y_pred, num_classes)
-    return pd.DataFrame({"tp": np.diag(c), "n_pred": c.sum(0), "n_true": c.sum(1)})
-
-
 def accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
     """Fraction of correct predictions."""
     t, p = _as_labels(y_true, y_pred)
@@ -82,7 +77,10 @@ def accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
 
 
 def uf1(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
-    """Unweighted F1: mean per-class F1 over the classes present in labels or predictions."""
+    """Unweighted F1: mean per-class F1 over the classes present in labels or predictions.
+
+    Taught in notebooks/06_training_loso.ipynb, section "4 · Curves: what the paper protocol sees".
+    """
     c = confusion(y_true, y_pred)
     tp, n_pred, n_true = np.diag(c), c.sum(0), c.sum(1)
     present = (n_pred + n_true) > 0
@@ -90,7 +88,10 @@ def uf1(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
 
 
 def uar(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
-    """Unweighted average recall: mean per-class recall over the classes present in the labels."""
+    """Unweighted average recall: mean per-class recall over the classes present in the labels.
+
+    Taught in notebooks/07_reproduce_paper.ipynb, section "5 · The official "UAR" is macro precision".
+    """
     c = confusion(y_true, y_pred)
     tp, n_true = np.diag(c), c.sum(1)
     present = n_true > 0
@@ -103,6 +104,8 @@ def official_uar_macro_precision(y_true: Sequence[int], y_pred: Sequence[int]) -
     That is macro *precision*, not recall (two variable names are swapped), divided by the number
     of classes present in labels or predictions; a class never predicted contributes 0. Kept only
     so notebook 07 can compare it with the real :func:`uar`; never report it as UAR.
+
+    Taught in notebooks/07_reproduce_paper.ipynb, section "5 · The official "UAR" is macro precision".
     """
     c = confusion(y_true, y_pred)
     tp, n_pred, n_true = np.diag(c), c.sum(0), c.sum(1)
@@ -151,6 +154,8 @@ def majority_baseline(y_train_per_fold: Sequence[Sequence[int]], y_test_per_fold
     """Pooled scores of predicting, in every fold, the most frequent class of that fold's training set.
 
     The floor every model must clear: on imbalanced data it has a decent accuracy but UF1 near 1/K·(…).
+
+    Taught in notebooks/07_reproduce_paper.ipynb, section "2 · Data, then every variant under LOSO".
     """
     preds = []
     for y_train, y_test in zip(y_train_per_fold, y_test_per_fold):

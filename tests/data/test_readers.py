@@ -11,8 +11,13 @@ import openpyxl
 import pytest
 
 from tsfmicro_lite.data import DatasetError, load_dataset
-from tsfmicro_lite.data.mappings import (MAPPINGS, OFFICIAL_LOSO_RAW, get_mapping, normalise_subject,
-                                         official_loso_subjects)
+from tsfmicro_lite.data.mappings import (
+    MAPPINGS,
+    OFFICIAL_LOSO_RAW,
+    get_mapping,
+    normalise_subject,
+    official_loso_subjects,
+)
 from tsfmicro_lite.data.readers import dataset_report
 from tsfmicro_lite.data.sheets import normalise_action_units, parse_frame
 
@@ -228,8 +233,8 @@ def test_no_subject_folders_error_shows_expected_layout(tmp_path):
 
 
 def test_unknown_dataset_and_class_count_list_valid_ones():
-    with pytest.raises(ValueError, match=r"unknown dataset 'casmee2'; valid names: casme2, samm, "
-                       r"casme3, synthme\. Did you mean 'casme2'"):
+    with pytest.raises(DatasetError, match=r"unknown dataset 'casmee2'\. Did you mean 'casme2'\? Expected one "
+                       r"of: casme2, samm, casme3, synthme\."):
         load_dataset("casmee2")
     with pytest.raises(ValueError, match=r"samm has no 7-class task; valid: 3 or 5"):
         load_dataset("samm", classes=7)

@@ -41,10 +41,11 @@ def _notebook(path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Browser check: an explorer and a plot"),
-        nbformat.v4.new_code_cell("from tsfmicro_lite.widgets import retention_explorer\n"
+        nbformat.v4.new_code_cell("from tsfmicro_lite.explore import retention_explorer\n"
                                   "explorer = retention_explorer(gamma=0.9, length=24)\nexplorer"),
         nbformat.v4.new_code_cell("%matplotlib inline\nimport matplotlib.pyplot as plt\n"
-                                  "plt.figure(figsize=(3, 2)); plt.plot([0, 1, 4, 9]); plt.title('a plot'); plt.show()"),
+                                  "plt.figure(figsize=(3, 2)); plt.plot([0, 1, 4, 9]); "
+                                  "plt.title('a plot'); plt.show()"),
     ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, path)
@@ -82,7 +83,8 @@ def jupyterlab(tmp_path: Path):
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     log.flush()
-                    pytest.fail(f"JupyterLab did not start on {url}:\n{(tmp_path / 'jupyterlab.log').read_text()[-3000:]}")
+                    tail = (tmp_path / "jupyterlab.log").read_text()[-3000:]
+                    pytest.fail(f"JupyterLab did not start on {url}:\n{tail}")
                 time.sleep(0.5)
         yield url, root
     finally:

@@ -39,3 +39,20 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in ci and "make test" in readme and "make reproduce" in readme
     assert readme.index("make reproduce") < readme.index("make test"), "the main job comes first in the README"
+
+
+def test_requires_python_agrees_with_the_tests_and_the_conda_path():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda_python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python="))
+    minimum = re.fullmatch(r">=(\d+\.\d+)", meta["project"]["requires-python"].strip())
+    assert minimum, "requires-python should state a minimum version"
+    # The tests import tomllib (3.11+); the pins were measured on Python 3.11, which environment.yml installs.
+    assert minimum.group(1) == "3.11" == conda_python.split("=", 1)[1]
+    assert meta["tool"]["ruff"]["target-version"] == "py311"
+
+
+def test_make_test_runs_ruff_before_pytest():
+    make = (ROOT / "Makefile").read_text()
+    recipe = make.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert "ruff check" in recipe and recipe.index("ruff check") < recipe.index("pytest")

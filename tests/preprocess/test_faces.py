@@ -5,8 +5,15 @@ import numpy as np
 import pytest
 
 from tsfmicro_lite.preprocess.demo import face_photo
-from tsfmicro_lite.preprocess.faces import (FaceAligner, FaceNotFoundError, FrameReadError, eye_centres,
-                                            read_frame, similarity_from_landmarks, transform_points)
+from tsfmicro_lite.preprocess.faces import (
+    FaceAligner,
+    FaceNotFoundError,
+    FrameReadError,
+    eye_centres,
+    read_frame,
+    similarity_from_landmarks,
+    transform_points,
+)
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from tsfmicro_lite.preprocess.augment import (JointAugment, apply_joint, candidate_pairs, pair_norm, search_radius,
-                                              select_frame_pair)
+from tsfmicro_lite.preprocess.augment import (
+    JointAugment,
+    apply_joint,
+    candidate_pairs,
+    pair_norm,
+    search_radius,
+    select_frame_pair,
+)
 from tsfmicro_lite.preprocess.inputs import difference, optical_flow, optical_strain
 
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import torch
 
-from tsfmicro_lite.data.torch_dataset import MicroExpressionDataset, normalise
 from tsfmicro_lite.preprocess.augment import JointAugment
+from tsfmicro_lite.preprocess.dataset import MicroExpressionDataset, normalise
 from tsfmicro_lite.preprocess.demo import face_photo, micro_expression_frames, write_clip
 from tsfmicro_lite.preprocess.faces import FaceAligner, apply_transform, read_frame
 from tsfmicro_lite.preprocess.pipeline import PrepConfig, prepare

@@ -1,13 +1,13 @@
-"""The fold trainer and protocols on a stand-in model (tsfmicro_lite.train.trainer / protocol)."""
+"""The fold trainer on a stand-in model (tsfmicro_lite.train.trainer)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from tsfmicro_lite.train.protocol import protocol_label, select
+from tsfmicro_lite.train.protocol import select
 from tsfmicro_lite.train.toy import ToyFusion, toy_data
-from tsfmicro_lite.train.trainer import EpochRecord, FoldHistory, TrainConfig, autocast_dtype, train_fold
+from tsfmicro_lite.train.trainer import TrainConfig, autocast_dtype, train_fold
 
 
 def _fold_sets(data, test_subject="s00"):
@@ -29,9 +29,18 @@ def test_trainer_learns_and_schedules_lr():
     assert h.curve("test_accuracy")[-1] > 0.8
 
 
-def test_official_schedule_reaches_4_16e_4():
-    cfg = TrainConfig(epochs=1)
-    assert cfg.lr * cfg.lr_gamma ** cfg.lr_decay_epochs == pytest.approx(4.16e-4, abs=5e-7)
+def test_official_schedule_decays_for_50_epochs_then_holds():
+    """With TrainConfig's official defaults, the learning rate train_fold uses falls every epoch from
+    8e-4 to 8e-4 * 0.987^50 = 4.16e-4 at epoch 51, and stays there."""
+    data = toy_data(num_subjects=2, per_subject=3)
+    train_set, test_set = _fold_sets(data)
+    cfg = TrainConfig(epochs=53, batch_size=8, device="cpu")   # official lr, gamma and decay epochs
+    _, h = train_fold(lambda: ToyFusion(3), train_set, test_set, cfg, fold_seed=0)
+    lr = h.curve("lr")
+    assert lr[0] == 8e-4
+    assert np.all(np.diff(lr[:51]) < 0)                        # epochs 1..51: one decay after each of 1..50
+    assert lr[50] == pytest.approx(4.16e-4, abs=5e-7)
+    assert lr[50] == lr[51] == lr[52]                          # no decay after epoch 50
 
 
 def test_same_seed_bit_identical_on_cpu():
@@ -61,33 +70,7 @@ def test_inner_val_early_stop_restores_best():
     assert sel.criterion == "val_uf1" and sel.epoch == h.best_val_epoch
 
 
-def _history(preds, y):
-    return FoldHistory(y_test=y, epochs=[EpochRecord(epoch=i + 1, lr=1e-3, train_loss=0.0, test_pred=p)
-                                         for i, p in enumerate(preds)])
-
-
-def test_paper_selection_separate_epochs_latest_uf1_tie_and_perfect_stop():
-    y = [0, 0, 0, 1]
-    preds = [[0, 0, 0, 0],   # e1: acc .75 (3 correct), UF1 (6/7+0)/2 = .43
-             [0, 0, 1, 1],   # e2: acc .75, UF1 (0.8 + 2/3)/2 = .73
-             [0, 1, 1, 1],   # e3: acc .5,  UF1 (2/3.. ) lower
-             [0, 0, 1, 1],   # e4: same as e2 -> tie on UF1, latest wins
-             [0, 0, 0, 1],   # e5: 100 % -> official early stop
-             [1, 1, 1, 1]]   # e6: never considered
-    acc_sel, uf1_sel = select(_history(preds, y), "paper")
-    assert acc_sel.epoch == 5 and uf1_sel.epoch == 5
-    acc_sel, uf1_sel = select(_history(preds[:4], y), "paper")
-    assert acc_sel.epoch == 1          # first epoch with the max number correct
-    assert uf1_sel.epoch == 4          # '>=' tie -> latest
-    honest = select(_history(preds, y), "honest")
-    assert honest[0].epoch == 6 and honest[0].criterion == "last_epoch"
-
-
-def test_labels_and_errors():
-    assert "OPTIMISTIC" in protocol_label("paper")
-    assert "fixed budget, 40 epochs" in protocol_label("honest", epochs=40)
-    with pytest.raises(ValueError, match="unknown protocol 'oracle'"):
-        protocol_label("oracle")
+def test_config_and_amp_errors():
     with pytest.raises(ValueError, match="epochs must be >= 1"):
         TrainConfig(epochs=0)
     with pytest.raises(ValueError, match="needs a CUDA device"):

@@ -1,1 +1,1 @@
-"""tsfmicro_lite.assignments"""
+"""Assignments for a class: the catalog, student notebooks from solutions, the checks, grading submissions."""

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import psutil
 
 from ..utils.io import atomic_write_text
 from .catalog import ASSIGNMENTS, Assignment, get_assignment
@@ -124,8 +125,6 @@ def _which_assignment(path: Path, forced: str | None) -> Assignment:
 def _kill_tree(proc: subprocess.Popen) -> None:
     """Kill the runner and every process it started (the kernel lives in its own session)."""
     try:
-        import psutil
-
         children = psutil.Process(proc.pid).children(recursive=True)
     except Exception:  # noqa: BLE001 - already gone
         children = []

@@ -15,6 +15,9 @@ import hmac
 import json
 from typing import Any
 
+from .catalog import get_exercise
+from .checks import CheckResult, get_check
+
 MARKER = "TSFMICRO-GRADE"
 
 
@@ -35,23 +38,21 @@ def grading_source(key: str, nonce: str, exercise_id: str, seed: int) -> str:
 
 def report(key: str, nonce: str, exercise_id: str, seed: int, namespace: dict[str, Any]) -> None:
     """Run one exercise's check on the student's objects and print the signed result line."""
-    from .. import check
-    from .catalog import get_exercise
-
     ex = get_exercise(exercise_id)
+    fn = get_check(ex.id)
+    name = fn.__name__
     missing = [n for n in (*ex.symbols, *ex.kwargs.values()) if n not in namespace]
     if missing:
-        result = check.CheckResult(ex.check, False, 0.0, f"{', '.join(missing)} is not defined in the notebook.",
-                                   ["Keep the names of the exercise cells; run every cell top to bottom."])
+        result = CheckResult(name, False, 0.0, f"{', '.join(missing)} is not defined in the notebook.",
+                             ["Keep the names of the exercise cells; run every cell top to bottom."])
     else:
-        fn = getattr(check, ex.check)
         try:
             result = fn(*[namespace[n] for n in ex.symbols],
                         **{k: namespace[v] for k, v in ex.kwargs.items()}, seed=seed)
         except BaseException as exc:  # noqa: BLE001 - a KeyboardInterrupt here is a timeout
-            result = check.CheckResult(ex.check, False, 0.0, f"the check stopped: {type(exc).__name__}: {exc}")
+            result = CheckResult(name, False, 0.0, f"the check stopped: {type(exc).__name__}: {exc}")
             if isinstance(exc, KeyboardInterrupt):
                 result.message = "cut off at the time limit (an endless loop?)."
-    payload = json.dumps({**result.as_dict(), "check": ex.check, "nonce": nonce, "exercise": exercise_id},
+    payload = json.dumps({**result.as_dict(), "check": name, "nonce": nonce, "exercise": exercise_id},
                          sort_keys=True)
     print(f"{MARKER} {payload} {sign(key, payload)}", flush=True)

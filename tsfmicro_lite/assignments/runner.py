@@ -15,14 +15,13 @@ import time
 from pathlib import Path
 
 import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+
+from ..utils.io import atomic_write_text
 
 
 def execute(src: Path, dst: Path, cell_timeout: float) -> int:
-    from nbclient import NotebookClient
-    from nbclient.exceptions import DeadKernelError
-
-    from ..utils.io import atomic_write_text
-
     nb = nbformat.read(src, as_version=4)
     starts: dict[int, float] = {}
     slow: list[int] = []

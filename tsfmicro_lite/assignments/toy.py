@@ -1,7 +1,7 @@
 """A toy LOSO problem that runs in milliseconds, for assignment A4 (notebook 06): find the leak.
 
 Why a toy: the leak of the official protocol (choosing the best epoch on the held-out subject,
-``shared/spec/official-implementation.md`` §6 and §9.1) inflates the score whatever the model is;
+spec §6 and §9: ``docs/official-implementation.md``) inflates the score whatever the model is;
 showing it with a softmax regression on a few features lets a student measure it in seconds on a
 laptop, then recognise it in ``tsfmicro_lite.train`` where each epoch costs minutes.
 

@@ -1,24 +1,18 @@
 """tsfmicro_lite.data: the datasets (licensed CASME II / SAMM / CAS(ME)^3 and the synthetic SynthME).
 
-``load_dataset`` reads any of them into one table of samples (notebook 01); ``make_synthme``
-generates the embedded synthetic dataset. ``make_synthme`` is imported on first use, so reading a
-real dataset does not load the synthetic renderer.
+``load_dataset`` reads any registered dataset into one table of samples (notebook 01). Each dataset is
+one spec file in ``data/datasets/`` (``get_spec``, ``list_datasets``); the readers are generic.
+``make_synthme`` (from ``tsfmicro_lite.synth``, one layer down) generates the embedded synthetic dataset.
 """
 from __future__ import annotations
 
-from typing import Any
-
+from ..synth import make_synthme
+from .datasets import find_spec, get_spec, list_datasets, register
 from .errors import DatasetError
-from .mappings import MAPPINGS, ClassMapping, get_mapping, official_loso_subjects
+from .mappings import MAPPINGS, get_mapping, official_loso_subjects
 from .readers import LoadReport, dataset_report, load_dataset
+from .spec import ClassMapping, DatasetSpec, TaskSpec
 
 __all__ = ["DatasetError", "LoadReport", "load_dataset", "dataset_report", "make_synthme",
+           "DatasetSpec", "TaskSpec", "get_spec", "find_spec", "list_datasets", "register",
            "MAPPINGS", "ClassMapping", "get_mapping", "official_loso_subjects"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "make_synthme":
-        from .synthetic import make_synthme
-
-        return make_synthme
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,14 +1,10 @@
 """Where a clip's frames are on disk, for the folder layouts people actually have.
 
 Why: the official code hard-codes one layout per script (spec §8), but users hold different
-releases and renamings of the same data. The kit accepts all of these without configuration
-(notebook 01 lists them):
-
-- CASME II raw ``<root>/sub01/EP02_01f/img46.jpg`` and cropped
-  ``<root>/Cropped/sub01/EP02_01f/reg_img46.jpg`` (the one the official code reads);
-- SAMM as released, zero-padded ``<root>/006/006_1_2/006_05562.jpg``, or renamed unpadded
-  ``006_5562.jpg``, with or without a ``Cropped``-like parent;
-- CAS(ME)^3 part A ``<root>/spNO.1/a/123.jpg`` (a ``color/`` subfolder inside the clip also works).
+releases and renamings of the same data (CASME II raw and ``Cropped/``, SAMM zero-padded or not,
+CAS(ME)^3 with a ``color/`` folder). The kit accepts all of these without configuration. What differs
+per dataset (subject folder names, example paths, frame sub-folders) comes from its
+:class:`~tsfmicro_lite.data.spec.DatasetSpec` (``data/datasets/<name>.py``); this module is generic.
 
 A frame's number is the run of digits at the end of its file name, so padding and prefixes do not
 matter. When both a cropped and a raw copy exist, ``layout="auto"`` takes the cropped one, as the
@@ -22,29 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DatasetError
+from .spec import DatasetSpec
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 LAYOUTS = ("auto", "cropped", "raw")
 _FRAME_STEM = re.compile(r"^(.*?)(\d+)$")
 _SKIP_DIRS = {"landmarks", "__pycache__"}
 
-#: Example frame path per sheet format, for error messages and docs.
-EXAMPLE_PATHS = {
-    "casme2": "<root>/Cropped/sub01/EP02_01f/reg_img46.jpg or <root>/sub01/EP02_01f/img46.jpg",
-    "samm": "<root>/006/006_1_2/006_05562.jpg (or 006_5562.jpg, optionally under <root>/Cropped/)",
-    "casme3": "<root>/spNO.1/a/123.jpg",
-}
 
-
-def subject_folder_names(fmt: str, subject: str) -> tuple[str, ...]:
-    """Folder names a subject may have on disk, most usual first (``sub01`` also as ``sub1``)."""
-    digits = re.sub(r"\D", "", subject)
-    number = int(digits) if digits else None
-    if fmt == "casme2" and number is not None:
-        return (subject, f"sub{number}")
-    if fmt == "samm" and number is not None:
-        return (subject, str(number))
-    return (subject,)
+def subject_folder_names(spec: DatasetSpec, subject: str) -> tuple[str, ...]:
+    """Folder names a subject may have on disk, most usual first (CASME II ``sub01`` also as ``sub1``)."""
+    return spec.subject_folder_names(subject)
 
 
 @dataclass(frozen=True)
@@ -63,7 +47,7 @@ def _dir_names(path: Path) -> dict[str, str]:
         return {}
 
 
-def find_frames_base(root: Path, fmt: str, subjects: list[str], layout: str = "auto") -> FramesBase:
+def find_frames_base(root: Path, spec: DatasetSpec, subjects: list[str], layout: str = "auto") -> FramesBase:
     """Pick the folder under ``root`` that holds most of the sheet's subject folders.
 
     Candidates: ``root``'s sub-folders whose name contains "crop" (cropped copies), ``root`` itself
@@ -78,7 +62,7 @@ def find_frames_base(root: Path, fmt: str, subjects: list[str], layout: str = "a
     candidates = [FramesBase(c, "cropped") for c in children if "crop" in c.name.lower()]
     candidates += [FramesBase(root, "raw")]
     candidates += [FramesBase(c, "raw") for c in children if "crop" not in c.name.lower()]
-    wanted = [tuple(n.lower() for n in subject_folder_names(fmt, s)) for s in sorted(set(subjects))]
+    wanted = [tuple(n.lower() for n in subject_folder_names(spec, s)) for s in sorted(set(subjects))]
 
     def score(base: FramesBase) -> int:
         names = _dir_names(base.path)
@@ -89,10 +73,10 @@ def find_frames_base(root: Path, fmt: str, subjects: list[str], layout: str = "a
     if best > 0:  # most subjects wins; on a tie the first candidate, i.e. a cropped copy
         return next(c for s, c in scored if s == best)
     looked = ", ".join(str(c.path) for _, c in scored) or str(root)
-    example = ", ".join(subject_folder_names(fmt, sorted(set(subjects))[0])) if subjects else "?"
+    example = ", ".join(subject_folder_names(spec, sorted(set(subjects))[0])) if subjects else "?"
     raise DatasetError(
         f"no subject folders ({example}, ...) found in {looked} (layout={layout!r}). Expected "
-        f"frames like {EXAMPLE_PATHS[fmt]}. Fix: pass root= the folder that holds the subject "
+        f"frames like {spec.example_frames}. Fix: pass root= the folder that holds the subject "
         f"folders or their Cropped/ parent.")
 
 
@@ -118,12 +102,16 @@ class DiskIndex:
         return self._frames[path]
 
 
-def find_clip_dir(base: FramesBase, fmt: str, subject: str, clip: str,
+def find_clip_dir(base: FramesBase, spec: DatasetSpec, subject: str, clip: str,
                   disk: DiskIndex | None = None) -> tuple[Path | None, list[Path]]:
-    """The clip's frame folder (or None) and the paths that were tried, for the error message."""
+    """The clip's frame folder (or None) and the paths that were tried, for the error message.
+
+    A clip folder without images of its own but with one of ``spec.clip_subfolders`` (CAS(ME)^3's
+    ``color/``) gives that sub-folder.
+    """
     disk = disk or DiskIndex()
     tried: list[Path] = []
-    for name in subject_folder_names(fmt, subject):
+    for name in subject_folder_names(spec, subject):
         real = disk.dir_names(base.path).get(name.lower())
         subject_dir = base.path / (real or name)
         tried.append(subject_dir / clip)
@@ -133,8 +121,10 @@ def find_clip_dir(base: FramesBase, fmt: str, subject: str, clip: str,
         if clip_real is None:
             continue
         clip_dir = subject_dir / clip_real
-        if "color" in disk.dir_names(clip_dir) and not disk.frames(clip_dir):
-            return clip_dir / disk.dir_names(clip_dir)["color"], tried  # CAS(ME)^3 part A
+        inner = disk.dir_names(clip_dir)
+        for sub in spec.clip_subfolders:
+            if sub.lower() in inner and not disk.frames(clip_dir):
+                return clip_dir / inner[sub.lower()], tried  # e.g. CAS(ME)^3 part A's color/
         return clip_dir, tried
     return None, tried
 

@@ -1,16 +1,17 @@
-"""``load_dataset``: one table of micro-expression samples from CASME II, SAMM, CAS(ME)^3 or SynthME.
+"""``load_dataset`` / ``dataset_report``: one table of samples from any registered dataset (generic reader).
 
 Why one table: every later step (preprocessing, LOSO splits, the notebooks' class-balance plots)
 needs the same facts per sample — subject, clip, onset / apex / offset, label, frame paths — whatever
-dataset they came from. Notebook 01 ("the data half") teaches it. Columns (docs/architecture.md,
-"Data contracts"): ``dataset, subject, clip, onset, apex, offset, action_units, emotion, label,
-class_name, clip_dir, frame_paths, frame_numbers, onset_path, apex_path`` (+ ``landmarks_path``
-for synthme). ``df.attrs["classes"]`` holds the class names by label and ``df.attrs["report"]`` a
-:class:`LoadReport`.
+dataset they came from. The reader is generic: what differs per dataset is its
+:class:`~tsfmicro_lite.data.spec.DatasetSpec` (``data/datasets/<name>.py``). Columns
+(docs/architecture.md, "Data contracts"): ``dataset, subject, clip, onset, apex, offset, action_units,
+emotion, label, class_name, clip_dir, frame_paths, frame_numbers, onset_path, apex_path`` (+
+``landmarks_path`` for datasets with ground truth, i.e. synthme). ``df.attrs["classes"]`` holds the class
+names by label and ``df.attrs["report"]`` a :class:`LoadReport`.
 
 Rules applied to each sheet row, in order (each fix or skip is counted in the report):
 
-1. The emotion is mapped with the official mapping (``mappings.py``, spec §6), case-insensitively.
+1. The emotion is mapped with the official mapping (the spec's task, spec §6), case-insensitively.
    Emotions the official task leaves out (e.g. "others" in CASME II 3-class) are skipped and
    counted. An emotion the dataset does not have is an error.
 2. A missing apex (``/``, empty, negative) is set to the middle of onset..offset, rounded down.
@@ -35,16 +36,16 @@ from typing import Any
 
 import pandas as pd
 
+from .datasets import get_spec, list_datasets
 from .errors import DatasetError
 from .layouts import DiskIndex, FramesBase, find_clip_dir, find_frames_base, nearest_frame
-from .mappings import (SHEET_FORMAT, ClassMapping, get_mapping, normalise_dataset_name,
-                       normalise_emotion, normalise_subject)
 from .sheets import Sheet, SheetRow, clean_text, find_sheet, normalise_action_units, parse_frame, read_sheet
+from .spec import ClassMapping, DatasetSpec, normalise_emotion
 
 __all__ = ["DatasetError", "LoadReport", "load_dataset", "dataset_report", "ROOT_ENV"]
 
-#: Environment variables read when ``root`` is None, e.g. ``TSFMICRO_CASME2=/data/CASME2``.
-ROOT_ENV = {"casme2": "TSFMICRO_CASME2", "samm": "TSFMICRO_SAMM", "casme3": "TSFMICRO_CASME3"}
+#: Environment variables read when ``root`` is None, e.g. ``TSFMICRO_CASME2=/data/CASME2`` (from the specs).
+ROOT_ENV = {name: get_spec(name).root_env for name in list_datasets() if get_spec(name).root_env}
 DEFAULT_FRAME_TOLERANCE = 3  # frames; 15 ms at CASME II's 200 fps
 MAX_DETAILS = 200
 
@@ -122,28 +123,25 @@ class _RowProblem(Exception):
 _SKIP_HINT = "or pass skip_bad_rows=True to skip such rows (they are counted in the report)"
 
 
-def _resolve_root(dataset: str, root: str | os.PathLike | None) -> Path:
-    if root is None and dataset == "synthme":
-        from .synthetic import make_synthme
-
-        root = make_synthme(profile="quick")
+def _resolve_root(spec: DatasetSpec, root: str | os.PathLike | None) -> Path:
+    if root is None and spec.root_env and os.environ.get(spec.root_env):
+        root = os.environ[spec.root_env]
+    if root is None and spec.make_root is not None:
+        root = spec.make_root()
     if root is None:
-        env = ROOT_ENV[dataset]
-        if not os.environ.get(env):
-            raise DatasetError(f"{dataset} is licence-gated and not bundled: pass root=<your copy> "
-                               f"(CLI: --root PATH) or set ${env}. docs/datasets.md lists the "
-                               f"expected folders.")
-        root = os.environ[env]
+        raise DatasetError(f"{spec.name} is licence-gated and not bundled: pass root=<your copy> "
+                           f"(CLI: --root PATH) or set ${spec.root_env}. docs/datasets.md lists the "
+                           f"expected folders.")
     path = Path(root).expanduser().absolute()  # frame paths stay valid after a chdir
     if not path.is_dir():
-        raise DatasetError(f"{dataset} root {path} is not a folder. Fix: pass root= the folder that "
+        raise DatasetError(f"{spec.name} root {path} is not a folder. Fix: pass root= the folder that "
                            f"holds the annotation sheet and the frames.")
     return path
 
 
-def _resolve_sheet(root: Path, fmt: str, sheet: str | os.PathLike | None) -> Path:
+def _resolve_sheet(root: Path, spec: DatasetSpec, sheet: str | os.PathLike | None) -> Path:
     if sheet is None:
-        return find_sheet(root, fmt)
+        return find_sheet(root, spec)
     path = Path(sheet).expanduser()
     if not path.exists() and not path.is_absolute() and (root / path).exists():
         path = root / path
@@ -209,7 +207,7 @@ def _on_disk(frames: dict[int, str], number: int, key: str, tolerance: int, clip
     return near
 
 
-def _build_record(dataset: str, fmt: str, mapping: ClassMapping, row: SheetRow, subject: str,
+def _build_record(spec: DatasetSpec, mapping: ClassMapping, row: SheetRow, subject: str,
                   clip: str, base: FramesBase, root: Path, tolerance: int,
                   report: LoadReport, where: str, disk: DiskIndex) -> dict[str, Any] | None:
     emotion = clean_text(row.values["emotion"])
@@ -222,13 +220,13 @@ def _build_record(dataset: str, fmt: str, mapping: ClassMapping, row: SheetRow, 
                            f"(official mapping)"] += 1
             return None
         known = sorted(set(mapping.labels) | set(mapping.dropped))
-        raise _RowProblem("unknown emotion", f"emotion {emotion!r} is not one of {dataset}'s "
+        raise _RowProblem("unknown emotion", f"emotion {emotion!r} is not one of {spec.name}'s "
                           f"labels {known}", f"correct the sheet, {_SKIP_HINT}")
     if normalise_emotion(emotion) in mapping.aliases:
         report.fixes[f"emotion spelled '{normalise_emotion(emotion)}' → read as "
                      f"'{mapping.aliases[normalise_emotion(emotion)]}'"] += 1
     onset, apex, offset = _frames(row, report, where)
-    clip_dir, tried = find_clip_dir(base, fmt, subject, clip, disk)
+    clip_dir, tried = find_clip_dir(base, spec, subject, clip, disk)
     if clip_dir is None:
         raise _RowProblem("clip folder missing on disk",
                           f"clip folder not found; looked in {', '.join(map(str, tried))}",
@@ -248,14 +246,14 @@ def _build_record(dataset: str, fmt: str, mapping: ClassMapping, row: SheetRow, 
         report.missing_frames += gaps
         report.clips_with_missing_frames += 1
     record = {
-        "dataset": dataset, "subject": subject, "clip": clip, "onset": onset, "apex": apex,
+        "dataset": spec.name, "subject": subject, "clip": clip, "onset": onset, "apex": apex,
         "offset": offset, "action_units": normalise_action_units(row.values.get("action_units")),
         "emotion": emotion, "label": label, "class_name": mapping.classes[label],
         "clip_dir": str(clip_dir), "frame_paths": [frames[n] for n in numbers],
         "frame_numbers": numbers, "onset_path": frames[onset], "apex_path": frames[apex],
     }
-    if dataset == "synthme":
-        landmarks = root / "landmarks" / subject / f"{clip}.npy"
+    if spec.landmarks_dir:
+        landmarks = root / spec.landmarks_dir / subject / f"{clip}.npy"
         if not landmarks.is_file():
             raise _RowProblem("landmarks missing", f"ground-truth landmarks {landmarks} missing",
                               "regenerate the synthetic dataset (make_synthme(force=True))")
@@ -271,9 +269,10 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, classes: int 
 
     Args:
         name: ``"casme2"`` (3 or 5 classes), ``"samm"`` (3 or 5), ``"casme3"`` (4 or 7) or
-            ``"synthme"`` (3 or 5, CASME II's mappings; ``root=None`` generates the quick profile).
-        root: the dataset folder (sheet and frames, see docs/datasets.md); None reads
-            ``$TSFMICRO_CASME2`` / ``$TSFMICRO_SAMM`` / ``$TSFMICRO_CASME3``.
+            ``"synthme"`` (3 or 5, CASME II's mappings; ``root=None`` generates the quick profile);
+            any registered dataset or alias (``data/datasets/``, ``list_datasets()``).
+        root: the dataset folder (sheet and frames, see docs/datasets.md); None reads the spec's
+            environment variable (``$TSFMICRO_CASME2`` / ``$TSFMICRO_SAMM`` / ``$TSFMICRO_CASME3``).
         classes: the task, with the official mapping of spec §6.
         sheet: the annotation sheet, if it is not found by name under ``root``.
         layout: ``"auto"`` (the copy holding most subjects, the cropped one on a tie),
@@ -288,15 +287,15 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, classes: int 
         print(df.attrs["report"])            # what was read, skipped, fixed
         df.groupby("class_name").size()
 
-    Taught in notebook 01 (data and preprocessing).
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "1 · What a micro-expression clip is"
+    (a real dataset: "Pointing this notebook at a real dataset").
     """
-    dataset = normalise_dataset_name(name)
-    mapping = get_mapping(dataset, classes)
-    fmt = SHEET_FORMAT[dataset]
-    root_path = _resolve_root(dataset, root)
-    sheet_path = _resolve_sheet(root_path, fmt, sheet)
+    spec = get_spec(name)
+    mapping = spec.mapping(classes)
+    root_path = _resolve_root(spec, root)
+    sheet_path = _resolve_sheet(root_path, spec, sheet)
     table: Sheet = read_sheet(sheet_path)
-    report = LoadReport(dataset, mapping.num_classes, str(root_path), str(sheet_path),
+    report = LoadReport(spec.name, mapping.num_classes, str(root_path), str(sheet_path),
                         non_sample_rows=len(table.ignored_rows))
     if "action_units" not in table.columns:
         report.fixes["no Action Units column → action_units left empty"] += len(table.rows)
@@ -306,7 +305,7 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, classes: int 
         clip = clean_text(row.values["clip"])
         where = f"{table.name} row {row.number} ({row.values['subject']!r}/{clip})"
         try:
-            subject = normalise_subject(dataset, row.values["subject"])
+            subject = spec.subject(row.values["subject"])
             if not clip:
                 raise ValueError("the Filename cell is empty")
         except ValueError as exc:
@@ -319,7 +318,7 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, classes: int 
                                f"release (e.g. sub01, 006, spNO.1) and fill in the clip name, "
                                f"{_SKIP_HINT}.") from None
         subjects.append((row, subject, clip))
-    base = find_frames_base(root_path, fmt, [s for _, s, _ in subjects], layout)
+    base = find_frames_base(root_path, spec, [s for _, s, _ in subjects], layout)
     report.frames_base, report.layout = str(base.path), base.kind
 
     records: list[dict[str, Any]] = []
@@ -328,7 +327,7 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, classes: int 
         report.rows_read += 1
         where = f"{table.name} row {row.number} ({subject}/{clip})"
         try:
-            record = _build_record(dataset, fmt, mapping, row, subject, clip, base, root_path,
+            record = _build_record(spec, mapping, row, subject, clip, base, root_path,
                                    int(frame_tolerance), report, where, disk)
         except _RowProblem as problem:
             if not skip_bad_rows:
@@ -343,7 +342,7 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, classes: int 
     if not records:
         raise DatasetError(f"{table.name}: no sample left for the {mapping.num_classes}-class "
                            f"task out of {report.rows_read} rows.\n{report}")
-    columns = COLUMNS + (["landmarks_path"] if dataset == "synthme" else [])
+    columns = COLUMNS + (["landmarks_path"] if spec.landmarks_dir else [])
     df = pd.DataFrame.from_records(records, columns=columns)
     for col in ("onset", "apex", "offset", "label"):
         df[col] = df[col].astype("int64")
@@ -354,7 +353,10 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, classes: int 
 
 def dataset_report(name: str, root: str | os.PathLike | None = None, classes: int = 3,
                    sheet: str | os.PathLike | None = None, **kwargs: Any) -> str:
-    """The text ``tsfmicro data check`` prints: the load summary, samples per class and subject."""
+    """The text ``tsfmicro data check`` prints: the load summary, samples per class and subject.
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "Pointing this notebook at a real dataset".
+    """
     df = load_dataset(name, root, classes=classes, sheet=sheet, **kwargs)
     report: LoadReport = df.attrs["report"]
     lines = [str(report), "", "samples per class:"]

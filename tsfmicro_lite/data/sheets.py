@@ -1,10 +1,10 @@
-"""Finding and parsing the annotation sheets of CASME II, SAMM and CAS(ME)^3 as users have them.
+"""Finding and parsing annotation sheets (CASME II, SAMM, CAS(ME)^3 and any other) as users have them.
 
 Why a module of its own: real sheets are messy, and every quirk handled here is one that stops a
 first reproduction (notebook 01, "pointing the kit at a real dataset", shows the result):
 
-- the sheet is found by name pattern (``CASME2-coding-*.xlsx``, ``SAMM_Micro_FACS_Codes*.xlsx``,
-  ``cas(me)3_part_A_ME_label*.xlsx``; xlsx or csv) or passed explicitly;
+- the sheet is found by the name patterns of the dataset's spec (``DatasetSpec.sheet_patterns``,
+  e.g. ``CASME2-coding-*``; xlsx or csv) or passed explicitly;
 - the header row is searched for, because SAMM's released workbook has title rows above it;
 - column names are matched after lower-casing and removing spaces and punctuation, so
   ``"Onset Frame "``, ``"OnsetFrame"`` and ``"Onset"`` are the same column; unnamed extra columns
@@ -26,18 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DatasetError
+from .spec import DatasetSpec
 
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".xls")
 
-#: Name patterns (case-insensitive, most specific first) of each sheet format's annotation file.
-SHEET_PATTERNS: dict[str, tuple[str, ...]] = {
-    "casme2": ("casme2-coding-*", "casme2*coding*", "*casme2*", "*casme*ii*"),
-    "samm": ("samm_micro_facs_codes*", "samm_136*", "samm*"),
-    "casme3": ("cas(me)3_part_a_me_label*", "cas(me)3*label*", "cas(me)3*", "casme3*",
-               "*part_a*label*"),
-}
-
-#: Canonical field → accepted header spellings, normalised (lower-case, alphanumerics only).
+#: Canonical field → accepted header spellings, normalised (lower-case, alphanumerics only); the union
+#: of what the releases write, so one table serves every dataset.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "subject": ("subject", "subjects", "sub", "subjectid", "participant"),
     "clip": ("filename", "filenames", "file", "clip", "video", "videoname", "episode"),
@@ -131,13 +125,13 @@ def clean_text(value: object) -> str:
 
 
 # ----------------------------------------------------------------------------- finding the sheet
-def find_sheet(root: Path, fmt: str) -> Path:
-    """The annotation sheet under ``root`` (then its subfolders, then its parent), by name pattern.
+def find_sheet(root: Path, spec: DatasetSpec) -> Path:
+    """The annotation sheet under ``root`` (then its subfolders, then its parent), by ``spec.sheet_patterns``.
 
     Among several files matching the same pattern, the last by name wins (CASME II's
     ``-20190701`` over ``-20140508``; the official code reads the 2019 sheet), xlsx before csv.
     """
-    patterns = SHEET_PATTERNS[fmt]
+    patterns = spec.sheet_patterns
     tiers = [[root], sorted(p for p in _safe_iterdir(root) if p.is_dir()), [root.parent]]
     for tier in tiers:
         files = [f for d in tier for f in _safe_iterdir(d)
@@ -173,7 +167,7 @@ def _raw_rows(path: Path) -> list[tuple[str | None, list[tuple[int, list[Any]]]]
         return [(None, _csv_rows(path))]
     if suffix not in (".xlsx", ".xlsm"):
         raise DatasetError(f"{path}: unsupported sheet type {suffix!r}; expected .xlsx or .csv.")
-    import openpyxl
+    import openpyxl  # lazy: only .xlsx sheets need it (SynthME's is a csv)
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)

@@ -2,7 +2,7 @@
 
 ``build_model(variant, num_classes, preset="paper", **overrides)`` is the entry point (notebook 05).
 """
-from .config import ModelConfig, list_presets, get_preset
+from .config import ModelConfig, get_preset, list_presets
 from .factory import build_from_config, build_model, count_parameters, list_variants, register_variant
 
 __all__ = ["ModelConfig", "build_model", "build_from_config", "count_parameters", "get_preset", "list_presets",

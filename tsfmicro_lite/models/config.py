@@ -1,20 +1,25 @@
 """``ModelConfig``: every architecture knob of every variant, with named presets.
 
-``paper`` is the official configuration (spec §2–§4); ``small`` and ``tiny`` keep the structure
-(4-conv stem at /2, four stages of depths 1/1/2/1, 2 heads, decomposed then full decay, a 2-block
-ViT on a (img_size/16)² thumbnail, the 2×-wide head) at CPU-sized input and widths.
-Notebook 05 prints this table; ``build_model`` takes a preset name plus overrides.
+``paper`` is the official configuration (spec §2–§4); ``small``, ``tiny`` and ``micro`` keep the
+structure (4-conv stem at /2, four stages of depths 1/1/2/1, 2 heads, decomposed then full decay, a
+2-block ViT on a (img_size/16)² thumbnail, the 2×-wide head) at CPU-sized input and widths.
+Notebook 05 prints this table; ``build_model`` takes a preset name plus overrides. A *preset* is
+always a model configuration (a training recipe is a *profile*, ``train/profiles.py``).
 """
 from __future__ import annotations
 
 import dataclasses
-import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from ..utils.names import unknown
 
 
 @dataclass
 class ModelConfig:
-    """Architecture of a TSFmicro variant. Field names are the kit's vocabulary (style.md)."""
+    """Architecture of a TSFmicro variant. Field names are the kit's vocabulary (style.md).
+
+    Taught in notebooks/05_fusion_variants.ipynb, section "3. Size and cost".
+    """
 
     variant: str = "late"                 # which Fig. 1 panel (see ``list_variants()``)
     num_classes: int = 5
@@ -82,7 +87,7 @@ class ModelConfig:
         for name, allowed in choices.items():
             value = getattr(self, name)
             if value not in allowed:
-                raise ValueError(f"ModelConfig.{name}={value!r} is not one of {list(allowed)}{_closest(value, allowed)}")
+                raise unknown(f"ModelConfig.{name}", value, allowed)
         if self.spatial_input == "apex" and self.motion_channels != self.onset_channels:
             raise ValueError("ModelConfig.spatial_input='apex' rebuilds apex = onset + motion, which needs the "
                              f"motion input to be apex − onset ({self.onset_channels} channels); got "
@@ -96,7 +101,7 @@ class ModelConfig:
         names = [f.name for f in dataclasses.fields(self)]
         for key in overrides:
             if key not in names:
-                raise TypeError(f"Unknown ModelConfig field {key!r}{_closest(key, names)}. Valid fields: {names}")
+                raise unknown("ModelConfig field", key, names, error=TypeError)
         tuples = {f.name for f in dataclasses.fields(self) if str(f.type).startswith("tuple")}
         overrides = {k: tuple(v) if k in tuples else v for k, v in overrides.items()}
         return dataclasses.replace(self, **overrides)
@@ -104,11 +109,6 @@ class ModelConfig:
     def to_dict(self) -> dict:
         """Plain dict (for checkpoints and result files)."""
         return dataclasses.asdict(self)
-
-
-def _closest(name: str, options) -> str:
-    match = difflib.get_close_matches(str(name), list(options), n=1)
-    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 # Parameter counts are for the `late` variant with 5 classes (`tsfmicro models` prints them; notebook 05).
@@ -120,17 +120,23 @@ PRESETS: dict[str, ModelConfig] = {
     # 64 px, quarter widths: RMT 16/32/64/128, ViT dim 128 on a 4×4 thumbnail; late/5-class 818,285 params.
     # Forward+backward of a batch of 8 takes well under a second on a laptop CPU.
     "tiny": ModelConfig(img_size=64, embed_dims=(16, 32, 64, 128), head_hidden=256),
+    # 32 px, eighth widths: RMT 8/16/32/64, ViT dim 64 on a 2×2 thumbnail; late/5-class 207,433 params
+    # (late/3-class 207,303). The model of the `quick` training profile: a LOSO run of SynthME quick in
+    # about a minute per variant on a 2-core CPU (notebooks 06/07).
+    "micro": ModelConfig(img_size=32, embed_dims=(8, 16, 32, 64), head_hidden=64),
 }
 
 
 def get_preset(name: str) -> ModelConfig:
-    """The preset called ``name`` (a fresh copy); unknown names list the valid ones."""
+    """The preset called ``name`` (a fresh copy); an unknown name raises naming the closest and every valid one.
+
+    Taught in notebooks/05_fusion_variants.ipynb, section "3. Size and cost".
+    """
     if name not in PRESETS:
-        raise ValueError(f"Unknown model preset {name!r}{_closest(name, PRESETS)}; "
-                         f"valid presets: {list(PRESETS)}")
+        raise unknown("preset", name, PRESETS)
     return dataclasses.replace(PRESETS[name])
 
 
 def list_presets() -> list[str]:
-    """Names of the model presets (``paper`` first)."""
+    """Names of the model presets (``paper`` first, then smaller ones), the registry every list reads."""
     return list(PRESETS)

@@ -5,15 +5,14 @@ panel of the paper's Fig. 1. ``build_model("late", 5)`` is the proposed TSFmicro
 """
 from __future__ import annotations
 
-import difflib
 import warnings
 from typing import Callable
 
 from torch import nn
 
-from .config import ModelConfig, get_preset, list_presets  # noqa: F401  (list_presets re-exported)
-from .fusion import (EarlyFusion, LateFusion, S2TFusion, SpatialOnly, T2SFusion, TemporalOnly,
-                     TSFModel)
+from ..utils.names import unknown
+from .config import PRESETS, ModelConfig, get_preset, list_presets  # noqa: F401  (list_presets re-exported)
+from .fusion import EarlyFusion, LateFusion, S2TFusion, SpatialOnly, T2SFusion, TemporalOnly, TSFModel
 
 _VARIANTS: dict[str, Callable[[ModelConfig], TSFModel]] = {}
 
@@ -68,14 +67,11 @@ def spatial_only(config: ModelConfig) -> TSFModel:
 
 
 def list_variants() -> list[str]:
-    """Registered variant names (``late`` first: the default)."""
+    """Registered variant names (``late`` first: the default).
+
+    Taught in notebooks/05_fusion_variants.ipynb, section "2. Wiring diagrams, traced from the models".
+    """
     return list(_VARIANTS)
-
-
-def _unknown(kind: str, name: str, valid: list[str]) -> str:
-    match = difflib.get_close_matches(str(name), valid, n=1)
-    hint = f" Did you mean {match[0]!r}?" if match else ""
-    return f"Unknown {kind} {name!r}.{hint} Valid {kind}s: {valid}"
 
 
 def build_model(variant: str = "late", num_classes: int = 5, preset: str = "paper", verbose: bool = False,
@@ -89,14 +85,13 @@ def build_model(variant: str = "late", num_classes: int = 5, preset: str = "pape
     Unknown variants, presets or override keys raise ``ValueError``/``TypeError`` listing the valid
     names and the closest match. Overrides are printed when ``verbose`` (and always logged in
     ``model.overrides``).
+
+    Taught in notebooks/05_fusion_variants.ipynb, section "2. Wiring diagrams, traced from the models".
     """
     if variant not in _VARIANTS:
-        raise ValueError(_unknown("variant", variant, list_variants()))
-    from .config import PRESETS
+        raise unknown("variant", variant, list_variants())
     if preset not in PRESETS:
-        raise ValueError(_unknown("preset", preset, list(PRESETS)))
-    if "variant" in overrides or "num_classes" in overrides:
-        raise TypeError("pass variant and num_classes as build_model's own arguments, not as overrides")
+        raise unknown("preset", preset, list_presets())
     config = get_preset(preset).replace(variant=variant, num_classes=num_classes, **overrides).validate()
     if verbose and overrides:
         print(f"build_model({variant!r}, preset={preset!r}) overrides: "
@@ -112,10 +107,13 @@ def build_from_config(config: ModelConfig | dict) -> TSFModel:
         config = ModelConfig().replace(**config)  # checks the keys and turns JSON lists back into tuples
     config.validate()
     if config.variant not in _VARIANTS:
-        raise ValueError(_unknown("variant", config.variant, list_variants()))
+        raise unknown("variant", config.variant, list_variants())
     return _VARIANTS[config.variant](config)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
-    """Number of (trainable) parameters of ``model``."""
+    """Number of (trainable) parameters of ``model``.
+
+    Taught in notebooks/03_temporal_branch.ipynb, section "4. The parameter budget".
+    """
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -14,11 +14,14 @@ from torch import nn
 from .config import ModelConfig
 from .layers import Swish, official_init
 from .rmt import RMT, ConvStem
-from .vit import ViT, Attention
+from .vit import Attention, ViT
 
 
 class FusionHead(nn.Module):
-    """Fig. 1(b) "fusion module": Linear dim→1024 per token, BN2d, Swish, global average pool, classifier."""
+    """Fig. 1(b) "fusion module": Linear dim→1024 per token, BN2d, Swish, global average pool, classifier.
+
+    Taught in notebooks/05_fusion_variants.ipynb, section "1. "Where" and "how"".
+    """
 
     def __init__(self, dim: int, hidden: int, num_classes: int) -> None:
         super().__init__()
@@ -35,14 +38,20 @@ class FusionHead(nn.Module):
 
 # ---- fusion operators of the late variant (all: two (B, g, g, C) maps -> one) ----
 class AddFuse(nn.Module):
-    """T + S, the paper's parallel fusion: no parameters."""
+    """T + S, the paper's parallel fusion: no parameters.
+
+    Taught in notebooks/05_fusion_variants.ipynb, section "1. "Where" and "how"".
+    """
 
     def forward(self, t: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         return t + s
 
 
 class ConcatFuse(nn.Module):
-    """Linear(2C → C) on [T, S]: a learned mix, per channel, shared by all tokens."""
+    """Linear(2C → C) on [T, S]: a learned mix, per channel, shared by all tokens.
+
+    Taught in notebooks/05_fusion_variants.ipynb, section "1. "Where" and "how"".
+    """
 
     def __init__(self, dim: int) -> None:
         super().__init__()
@@ -53,7 +62,10 @@ class ConcatFuse(nn.Module):
 
 
 class GateFuse(nn.Module):
-    """g·T + (1 − g)·S with g = sigmoid(Linear[T, S]): each token and channel chooses its stream."""
+    """g·T + (1 − g)·S with g = sigmoid(Linear[T, S]): each token and channel chooses its stream.
+
+    Taught in notebooks/05_fusion_variants.ipynb, section "1. "Where" and "how"".
+    """
 
     def __init__(self, dim: int) -> None:
         super().__init__()
@@ -65,7 +77,10 @@ class GateFuse(nn.Module):
 
 
 class CrossAttentionFuse(nn.Module):
-    """T + CrossAttn(q = LN T, k = v = LN S): each temporal token looks up the spatial tokens it needs."""
+    """T + CrossAttn(q = LN T, k = v = LN S): each temporal token looks up the spatial tokens it needs.
+
+    Taught in notebooks/05_fusion_variants.ipynb, section "1. "Where" and "how"".
+    """
 
     def __init__(self, dim: int, num_heads: int, fused: bool = True) -> None:
         super().__init__()
@@ -98,7 +113,10 @@ def _cl(x: torch.Tensor) -> torch.Tensor:
 
 # ---- the variants ----
 class TSFModel(nn.Module):
-    """Common skeleton: check the inputs, compute the fused map, apply the shared head."""
+    """Common skeleton: check the inputs, compute the fused map, apply the shared head.
+
+    Taught in notebooks/05_fusion_variants.ipynb, section "5. The fused map of one clip, per variant".
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -128,7 +146,10 @@ class TSFModel(nn.Module):
 
 
 class LateFusion(TSFModel):
-    """(f) T-S (late), the proposed parallel fusion: RMT(motion) ⊕ ViT(onset) at g×g×C, then the head."""
+    """(f) T-S (late), the proposed parallel fusion: RMT(motion) ⊕ ViT(onset) at g×g×C, then the head.
+
+    Taught in notebooks/05_fusion_variants.ipynb, section "2. Wiring diagrams, traced from the models".
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
@@ -144,7 +165,10 @@ class LateFusion(TSFModel):
 
 
 class EarlyFusion(TSFModel):
-    """(c) early: two conv stems (onset, motion) summed at (S/2)²×C₀, then the RMT stages."""
+    """(c) early: two conv stems (onset, motion) summed at (S/2)²×C₀, then the RMT stages.
+
+    Taught in notebooks/05_fusion_variants.ipynb, section "2. Wiring diagrams, traced from the models".
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
@@ -158,7 +182,10 @@ class EarlyFusion(TSFModel):
 
 
 class T2SFusion(TSFModel):
-    """(d) T to S: RMT tokens added into the ViT, before its blocks (Fig. 1(d)) or after them (official code)."""
+    """(d) T to S: RMT tokens added into the ViT, before its blocks (Fig. 1(d)) or after them (official code).
+
+    Taught in notebooks/05_fusion_variants.ipynb, section "2. Wiring diagrams, traced from the models".
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
@@ -191,7 +218,10 @@ class Upsample(nn.Module):
 
 
 class S2TFusion(TSFModel):
-    """(e) S to T: the ViT map, upsampled ×8, added to the RMT stem output before stage 1."""
+    """(e) S to T: the ViT map, upsampled ×8, added to the RMT stem output before stage 1.
+
+    Taught in notebooks/05_fusion_variants.ipynb, section "2. Wiring diagrams, traced from the models".
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
@@ -210,7 +240,10 @@ class S2TFusion(TSFModel):
 
 
 class TemporalOnly(TSFModel):
-    """Ablation: the RMT branch alone on the motion input, then the same head."""
+    """Ablation: the RMT branch alone on the motion input, then the same head.
+
+    Taught in notebooks/05_fusion_variants.ipynb, section "2. Wiring diagrams, traced from the models".
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
@@ -222,7 +255,10 @@ class TemporalOnly(TSFModel):
 
 
 class SpatialOnly(TSFModel):
-    """Ablation: the ViT alone, then the same head; on the onset (default) or the apex (official script)."""
+    """Ablation: the ViT alone, then the same head; on the onset (default) or the apex (official script).
+
+    Taught in notebooks/05_fusion_variants.ipynb, section "2. Wiring diagrams, traced from the models".
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)

@@ -18,13 +18,30 @@ import torch.nn.functional as F
 from torch import nn
 
 from tsfmicro_lite.models.retention_2d import (  # noqa: F401  (re-exported)
-    MIXERS, MODES, VisionRetention, axial_decay_mask, bidirectional_retention, decay_row_sums, manhattan_decay_mask,
-    masa_attention, retention_2d, rmt_gammas, vision_retention_param_count,
+    MIXERS,
+    MODES,
+    VisionRetention,
+    axial_decay_mask,
+    bidirectional_retention,
+    decay_row_sums,
+    manhattan_decay_mask,
+    masa_attention,
+    retention_2d,
+    rmt_gammas,
+    vision_retention_param_count,
 )
 from tsfmicro_lite.models.retention_forms import (  # noqa: F401  (re-exported)
-    DEFAULT_CHUNK_SIZE, RETENTION_FORMS, _gamma_tuple, check_head_split, decay_mask, retention_chunkwise,
+    DEFAULT_CHUNK_SIZE,
+    RETENTION_FORMS,
+    _gamma_tuple,
+    check_head_split,
+    decay_mask,
+    retention_chunkwise,
     retention_parallel,
-    retention_recurrent, retnet_gammas, rotary_tables, theta_shift,
+    retention_recurrent,
+    retnet_gammas,
+    rotary_tables,
+    theta_shift,
 )
 
 
@@ -43,6 +60,8 @@ class MultiScaleRetention(nn.Module):
     mode gives the same output for the same weights (float32: ~1e-5 relative; float64: ~1e-12).
     ``chunk_size`` (chunkwise only; default 64) need not divide the length: the last chunk is
     shorter, nothing is padded.
+
+    Taught in notebooks/02_retention_from_scratch.ipynb, section "4. Multi-scale decay, group norm and the gate".
     """
 
     def __init__(self, dim: int, num_heads: int, *, gammas: Sequence[float] | torch.Tensor | None = None,

@@ -34,8 +34,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from tsfmicro_lite.models.retention_forms import (
-    DEFAULT_CHUNK_SIZE, GammaLike, _gamma_tuple, check_head_split, retention_chunkwise, retention_recurrent,
-    rotary_tables, theta_shift,
+    DEFAULT_CHUNK_SIZE,
+    GammaLike,
+    _gamma_tuple,
+    check_head_split,
+    retention_chunkwise,
+    retention_recurrent,
+    rotary_tables,
+    theta_shift,
 )
 
 MIXERS = ("masa", "retention")
@@ -46,6 +52,8 @@ def rmt_gammas(num_heads: int, gamma_init: float = 2.0, heads_range: float = 4.0
     """RMT's per-head decays γ_h = 1 − 2^−(gamma_init + heads_range·h/num_heads), float64.
 
     With the official values (init 2, range 4 or 6, 2 heads): 0.75 and 0.9375 / 0.96875.
+
+    Taught in notebooks/02_retention_from_scratch.ipynb, section "6. MaSA (the official code) vs true retention".
     """
     h = torch.arange(num_heads, dtype=torch.float64)
     return 1.0 - 2.0 ** -(gamma_init + heads_range * h / num_heads)
@@ -68,6 +76,8 @@ def manhattan_decay_mask(height: int, width: int, gammas: GammaLike, *, log: boo
 
     ``log=True`` gives log γ·(|Δr|+|Δc|), the additive logit mask of MaSA. Cached (see
     :func:`~tsfmicro_lite.models.retention_forms.decay_mask` for why); treat it as read-only.
+
+    Taught in notebooks/02_retention_from_scratch.ipynb, section "5. Images: the 2-D Manhattan decay".
     """
     return _manhattan_cached(int(height), int(width), _gamma_tuple(gammas), log, str(torch.device(device)), dtype)
 
@@ -78,6 +88,8 @@ def axial_decay_mask(length: int, gammas: GammaLike, *, log: bool = False, devic
 
     The full mask is the product of a row factor and a column factor:
     γ^(|Δr|+|Δc|) = γ^|Δr| · γ^|Δc| (a Kronecker product over raster order).
+
+    Taught in notebooks/02_retention_from_scratch.ipynb, section "5. Images: the 2-D Manhattan decay".
     """
     return _manhattan_cached(1, int(length), _gamma_tuple(gammas), log, str(torch.device(device)), dtype)
 
@@ -102,6 +114,8 @@ def masa_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, log_mask: 
     ``fused`` uses ``F.scaled_dot_product_attention`` with the additive float mask (the fast path on
     GPUs; on CPU the written-out version measured faster, see ``VisionRetention.use_sdpa``);
     otherwise the textbook version written out below. Tests check that both agree.
+
+    Taught in notebooks/02_retention_from_scratch.ipynb, section "6. MaSA (the official code) vs true retention".
     """
     if fused:
         return F.scaled_dot_product_attention(q, k, v, attn_mask=log_mask, scale=1.0)
@@ -198,6 +212,8 @@ class VisionRetention(nn.Module):
     before out_proj: 4(d² + d) + 26d parameters, as in the official code. γ is a fixed buffer.
     ``mixer="masa"`` is the official softmax variant (parallel form only); ``mixer="retention"`` is
     true retention with the normalisation described in the module docstring.
+
+    Taught in notebooks/02_retention_from_scratch.ipynb, section "6. MaSA (the official code) vs true retention".
     """
 
     def __init__(self, dim: int, num_heads: int, *, decomposed: bool, mixer: str = "masa",

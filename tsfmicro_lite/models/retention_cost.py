@@ -21,8 +21,14 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+from tsfmicro_lite.models import retention_2d, retention_forms
+from tsfmicro_lite.models.retention_2d import VisionRetention
 from tsfmicro_lite.models.retention_forms import (
-    MASK_CACHE_LIMIT_BYTES, retention_chunkwise, retention_parallel, retention_recurrent, retnet_gammas,
+    MASK_CACHE_LIMIT_BYTES,
+    retention_chunkwise,
+    retention_parallel,
+    retention_recurrent,
+    retnet_gammas,
 )
 from tsfmicro_lite.utils.benchmark import time_fn
 
@@ -181,7 +187,7 @@ def loglog_slope(lengths: Iterable[float], values: Iterable[float]) -> float:
 
 def cost_table(results: list[FormCost]):
     """One row per length: time and peak memory of each form and each form's time ratio to parallel."""
-    import pandas as pd
+    import pandas as pd  # lazy: only this table needs pandas; `import tsfmicro_lite.models` stays light
 
     df = pd.DataFrame([asdict(r) for r in results])
     wide = df.pivot(index="length", columns="form", values=["time_ms", "peak_mb"])
@@ -212,9 +218,6 @@ def measure_masa_stages(*, batch: int = 1, stages=RMT_STAGES, scale: int = 1, de
     official code does). ``scale`` divides the side (2 → 56/28/14/7) for a quick run. Outputs are
     checked equal (``max_abs_diff``).
     """
-    from tsfmicro_lite.models import retention_2d, retention_forms
-    from tsfmicro_lite.models.retention_2d import VisionRetention
-
     device = torch.device(device)
     rows = []
     with cpu_threads(threads), torch.no_grad():
@@ -246,5 +249,5 @@ def measure_masa_stages(*, batch: int = 1, stages=RMT_STAGES, scale: int = 1, de
     return rows
 
 
-__all__ = ["FORMS", "RMT_STAGES", "measure_masa_stages", "FormCost", "measure_retention_forms", "peak_memory_bytes", "loglog_slope", "cost_table",
-           "parallel_bytes_estimate", "available_memory_bytes", "cpu_threads"]
+__all__ = ["FORMS", "RMT_STAGES", "measure_masa_stages", "FormCost", "measure_retention_forms", "peak_memory_bytes",
+           "loglog_slope", "cost_table", "parallel_bytes_estimate", "available_memory_bytes", "cpu_threads"]

@@ -47,7 +47,10 @@ GammaLike = torch.Tensor | Sequence[float]
 
 def retnet_gammas(num_heads: int) -> torch.Tensor:
     """RetNet's per-head decays γ_h = 1 − 2^(−5−h): head 0 forgets fastest (γ=0.969, ~32 tokens),
-    head 7 remembers ~4096 tokens. Multi-scale decay lets different heads see different ranges."""
+    head 7 remembers ~4096 tokens. Multi-scale decay lets different heads see different ranges.
+
+    Taught in notebooks/02_retention_from_scratch.ipynb, section "4. Multi-scale decay, group norm and the gate".
+    """
     if num_heads < 1:
         raise ValueError(f"num_heads must be >= 1, got {num_heads}")
     return 1.0 - 2.0 ** (-5.0 - torch.arange(num_heads, dtype=torch.float64))
@@ -90,6 +93,8 @@ def decay_mask(length: int, gammas: GammaLike, *, device: torch.device | str = "
     Future positions get exponent +∞, so γ^∞ = 0 exactly (never NaN); exponents are formed in float64
     for a float64 mask and in float32 otherwise (relative error < 1e-5 wherever the mask is not ~0).
     Taught in notebook 02, "The decay mask".
+
+    Taught in notebooks/02_retention_from_scratch.ipynb, section "2. The decay mask".
     """
     if length < 1:
         raise ValueError(f"decay_mask: length must be >= 1, got {length}")
@@ -159,6 +164,8 @@ def retention_parallel(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, gammas
 
     ``state`` (from earlier tokens) adds γ^(n+1) q_n S; this is what lets the chunkwise form reuse
     this function for each chunk.
+
+    Taught in notebooks/02_retention_from_scratch.ipynb, section "3. Three forms of the same computation".
     """
     _check_qkv(q, k, v, gammas, "retention_parallel")
     n = q.shape[2]
@@ -181,6 +188,8 @@ def retention_recurrent(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, gamma
     """Recurrent form: S_n = γ S_{n−1} + k_n v_nᵀ, out_n = q_n S_n, one token at a time.
 
     Same signature and result as :func:`retention_parallel`; O(d·e) memory per step.
+
+    Taught in notebooks/02_retention_from_scratch.ipynb, section "3. Three forms of the same computation".
     """
     _check_qkv(q, k, v, gammas, "retention_recurrent")
     b, h, n, d = q.shape
@@ -203,6 +212,8 @@ def retention_chunkwise(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, gamma
     Same signature as the other two plus ``chunk_size`` (>= 1). A length that is not a multiple of
     ``chunk_size`` ends with one shorter chunk (no padding); ``chunk_size >= length`` is one chunk,
     i.e. the parallel form.
+
+    Taught in notebooks/02_retention_from_scratch.ipynb, section "3. Three forms of the same computation".
     """
     _check_qkv(q, k, v, gammas, "retention_chunkwise")
     if not isinstance(chunk_size, int) or chunk_size < 1:

@@ -29,6 +29,8 @@ class ConvStem(nn.Module):
 
     in_chans → dim/2 (s2) → dim/2 → dim → dim, so 3×224×224 becomes 112×112×64 (channels last).
     Official RMT downsamples by 4 here; TSFmicro by 2, which is why stage 1 runs on 12,544 tokens.
+
+    Taught in notebooks/03_temporal_branch.ipynb, section "2. The stem: four 3×3 convs, one stride".
     """
 
     def __init__(self, in_chans: int, dim: int) -> None:
@@ -64,7 +66,10 @@ class ConvFFN(nn.Module):
 
 
 class RetBlock(nn.Module):
-    """Pre-norm RMT block, no layer scale: x += CPE(x); x += DP(Retention(LN x)); x += DP(FFN(LN x))."""
+    """Pre-norm RMT block, no layer scale: x += CPE(x); x += DP(Retention(LN x)); x += DP(FFN(LN x)).
+
+    Taught in notebooks/03_temporal_branch.ipynb, section "3. Four stages, by hand".
+    """
 
     def __init__(self, dim: int, num_heads: int, *, decomposed: bool, heads_range: float, gamma_init: float,
                  mlp_ratio: float, drop_path: float, mixer: str) -> None:
@@ -84,7 +89,10 @@ class RetBlock(nn.Module):
 
 
 class Downsample(nn.Module):
-    """Conv3×3 stride 2 + BN between stages: halves the grid, widens the channels (channels last in/out)."""
+    """Conv3×3 stride 2 + BN between stages: halves the grid, widens the channels (channels last in/out).
+
+    Taught in notebooks/03_temporal_branch.ipynb, section "3. Four stages, by hand".
+    """
 
     def __init__(self, dim: int, out_dim: int) -> None:
         super().__init__()
@@ -96,7 +104,10 @@ class Downsample(nn.Module):
 
 
 class RMTStage(nn.Module):
-    """``depth`` RetBlocks at one resolution, then (except in the last stage) a Downsample."""
+    """``depth`` RetBlocks at one resolution, then (except in the last stage) a Downsample.
+
+    Taught in notebooks/03_temporal_branch.ipynb, section "3. Four stages, by hand".
+    """
 
     def __init__(self, blocks: list[RetBlock], downsample: Downsample | None) -> None:
         super().__init__()
@@ -115,6 +126,8 @@ class RMT(nn.Module):
     ``with_stem=False`` builds the stages only (the ``early`` variant brings its own two stems).
     ``mode``/``chunk_size`` are passed to every retention layer (only ``mixer="retention"`` has
     recurrent and chunkwise forms; MaSA is parallel only, as in the official code).
+
+    Taught in notebooks/03_temporal_branch.ipynb, section "3. Four stages, by hand".
     """
 
     def __init__(self, config: ModelConfig, with_stem: bool = True) -> None:

@@ -24,6 +24,8 @@ class Attention(nn.Module):
     ``F.scaled_dot_product_attention``; ``fused=False`` writes softmax(q·kᵀ/√d)·v out. Both give the
     same numbers (tests/test_vit.py). Set ``keep_attention=True`` to store the last attention
     weights in ``self.attention`` (B, heads, N_q, N_k); that forces the written-out path.
+
+    Taught in notebooks/04_spatial_branch.ipynb, section "4. Attention, written out and fused".
     """
 
     def __init__(self, dim: int, num_heads: int, fused: bool = True) -> None:
@@ -96,6 +98,8 @@ class Thumbnail(nn.Module):
 
     This matches torchvision ``Resize([14, 14])`` on a tensor in torchvision ≥ 0.17 (antialias
     default True); which version the authors ran is unverified, so ``antialias`` is a config field.
+
+    Taught in notebooks/04_spatial_branch.ipynb, section "1. Why a 14×14 thumbnail — what it keeps and what it loses".
     """
 
     def __init__(self, grid: int, antialias: bool = True) -> None:
@@ -111,7 +115,10 @@ class Thumbnail(nn.Module):
 
 
 class PatchEmbed(nn.Module):
-    """Patch size 1: a Conv2d k1 (= a Linear per pixel) from 3 colours to ``dim``; tokens in raster order."""
+    """Patch size 1: a Conv2d k1 (= a Linear per pixel) from 3 colours to ``dim``; tokens in raster order.
+
+    Taught in notebooks/04_spatial_branch.ipynb, section "2. Patch embedding: a 1×1 conv is a Linear per pixel".
+    """
 
     def __init__(self, in_chans: int, dim: int) -> None:
         super().__init__()
@@ -127,6 +134,8 @@ class ViT(nn.Module):
     The pieces are exposed for the ``t2s`` variant and for notebook 04: ``embed`` (thumbnail, patch
     embedding, + position embedding → tokens), ``blocks``, ``norm``, and ``tokens_to_map``.
     The official cls token and classification head are never used there and are left out.
+
+    Taught in notebooks/04_spatial_branch.ipynb, section "5. The whole branch".
     """
 
     def __init__(self, config: ModelConfig) -> None:

@@ -15,6 +15,7 @@ import torch
 import torch.fx
 from torch import nn
 from torch.fx.passes.shape_prop import ShapeProp
+from torch.utils.flop_counter import FlopCounterMode
 
 from .factory import build_model, count_parameters
 from .fusion import AddFuse, ConcatFuse, CrossAttentionFuse, FusionHead, GateFuse, TSFModel, Upsample
@@ -151,8 +152,6 @@ def model_cost(model: TSFModel, batch_size: int = 1) -> dict[str, float]:
     that ``F.scaled_dot_product_attention`` uses without a mask; so the count runs the written-out
     attention paths (same arithmetic) and restores the fused ones afterwards.
     """
-    from torch.utils.flop_counter import FlopCounterMode
-
     c = model.config
     onset = torch.randn(batch_size, c.onset_channels, c.img_size, c.img_size)
     motion = torch.randn(batch_size, c.motion_channels, c.img_size, c.img_size)

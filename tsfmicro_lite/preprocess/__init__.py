@@ -7,7 +7,7 @@ the training-time frame-pair search and the joint geometric augmentation.
 from __future__ import annotations
 
 from .faces import AlignedFace, FaceAligner, FaceNotFoundError, FrameReadError
-from .pipeline import PrepConfig, PreparedClips, prepare
+from .pipeline import PreparedClips, PrepConfig, prepare
 
 __all__ = ["AlignedFace", "FaceAligner", "FaceNotFoundError", "FrameReadError", "PrepConfig", "PreparedClips",
            "prepare"]

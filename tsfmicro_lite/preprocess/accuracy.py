@@ -37,7 +37,8 @@ class LandmarkAccuracy:
                 f"inter-ocular) mean {self.mean_nme:.3f}, median {self.median_nme:.3f}")
 
 
-def landmark_accuracy(df: pd.DataFrame, aligner: FaceAligner | None = None, limit: int | None = None) -> LandmarkAccuracy:
+def landmark_accuracy(df: pd.DataFrame, aligner: FaceAligner | None = None,
+                      limit: int | None = None) -> LandmarkAccuracy:
     """Score dlib on the onset frame of each clip of a table with ``landmarks_path`` (synthme)."""
     if "landmarks_path" not in df.columns:
         raise ValueError("landmark_accuracy needs ground-truth landmarks (column 'landmarks_path'); "

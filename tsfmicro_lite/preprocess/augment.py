@@ -20,20 +20,28 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from ..data.datasets import find_spec, get_spec
+
 if TYPE_CHECKING:
     import torch
 
 
 def search_radius(onset: int, apex: int, dataset: str = "casme2") -> int:
-    """Radius r of the frame-pair search: CASME II / CAS(ME)^3 / synthme int(0.15·(apex−onset)/4), SAMM int(0.1·(apex−onset))."""
-    span = max(int(apex) - int(onset), 0)
-    if dataset.lower() == "samm":
-        return int(0.1 * span)
-    return int(0.15 * span / 4)
+    """Radius r of the frame-pair search, from the dataset's spec (``DatasetSpec.search_radius``, spec §1).
+
+    CASME II / CAS(ME)^3 / synthme: int(0.15·(apex−onset)/4); SAMM: int(0.1·(apex−onset)). A dataset the
+    registry does not know (e.g. the photo demo's ``"photo"``) gets CASME II's rule.
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "5 · What the model receives".
+    """
+    return (find_spec(dataset) or get_spec("casme2")).search_radius(onset, apex)
 
 
 def candidate_pairs(radius: int) -> list[tuple[int, int]]:
-    """(i, j) offsets meaning the pair (onset + i, apex − j): the annotated pair first, then i-only, j-only, both."""
+    """(i, j) offsets meaning the pair (onset + i, apex − j): the annotated pair first, then i-only, j-only, both.
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "5 · What the model receives".
+    """
     pairs = [(0, 0)]
     pairs += [(i, 0) for i in range(1, radius + 1)]
     pairs += [(0, j) for j in range(1, radius + 1)]
@@ -42,7 +50,10 @@ def candidate_pairs(radius: int) -> list[tuple[int, int]]:
 
 
 def pair_norm(onset: np.ndarray, apex: np.ndarray, wraparound: bool = False) -> float:
-    """L2 norm of apex − onset over uint8 frames; ``wraparound=True`` subtracts in uint8 like the official code."""
+    """L2 norm of apex − onset over uint8 frames; ``wraparound=True`` subtracts in uint8 like the official code.
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "5 · What the model receives".
+    """
     if wraparound:
         diff = (apex.astype(np.uint8) - onset.astype(np.uint8)).astype(np.float64)  # wraps modulo 256
     else:
@@ -53,7 +64,10 @@ def pair_norm(onset: np.ndarray, apex: np.ndarray, wraparound: bool = False) -> 
 def select_frame_pair(onset_frames: Sequence[np.ndarray], apex_frames: Sequence[np.ndarray],
                       wraparound: bool = False) -> tuple[int, int]:
     """Pick (i, j) maximising ‖apex_frames[j] − onset_frames[i]‖ where onset_frames[i] is frame onset+i
-    and apex_frames[j] is frame apex−j; ties keep the earlier candidate (the annotated pair wins ties)."""
+    and apex_frames[j] is frame apex−j; ties keep the earlier candidate (the annotated pair wins ties).
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "5 · What the model receives".
+    """
     radius = min(len(onset_frames), len(apex_frames)) - 1
     if radius < 0:
         raise ValueError("select_frame_pair needs at least the onset and the apex frame")
@@ -68,6 +82,8 @@ class JointAugment:
 
     Official settings (spec §1): 3-class tasks ±4° and padding 4; 5-class and CAS(ME)^3 ±3° and
     padding 15; flip p = 0.5. Use :meth:`for_task`.
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "5 · What the model receives".
     """
 
     flip_p: float = 0.5
@@ -82,7 +98,7 @@ class JointAugment:
 
     def sample(self, generator: torch.Generator | None = None) -> dict[str, float | int | bool]:
         """Draw one set of parameters (flip, angle in degrees, crop offsets in [0, 2·padding])."""
-        import torch
+        import torch  # lazy: the preprocessing pipeline imports this module without needing torch
 
         r = torch.rand(4, generator=generator)
         return {"flip": bool(r[0] < self.flip_p), "angle": float((2 * r[1] - 1) * self.degrees),
@@ -96,9 +112,12 @@ class JointAugment:
 
 def apply_joint(tensors: Sequence[torch.Tensor], params: dict, padding: int,
                 vectors: Sequence[int] = ()) -> tuple[torch.Tensor, ...]:
-    """Apply one drawn parameter set to several (C, S, S) tensors at once (one grid_sample for all)."""
-    import torch  # imported here: the preprocessing pipeline uses this module without needing torch
-    import torch.nn.functional as F
+    """Apply one drawn parameter set to several (C, S, S) tensors at once (one grid_sample for all).
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "5 · What the model receives".
+    """
+    import torch  # lazy: the preprocessing pipeline imports this module without needing torch
+    import torch.nn.functional as F  # lazy: as above
 
     sizes = [t.shape[0] for t in tensors]
     x = torch.cat(list(tensors), dim=0)[None]  # (1, sum C, S, S)

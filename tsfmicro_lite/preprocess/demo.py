@@ -2,7 +2,7 @@
 
 The photos ship inside installed packages (scikit-image's astronaut, matplotlib's grace_hopper), so no
 download is needed. The motion reuses the synthetic generator's landmark-driven warp
-(``data.synth_motion``: AU → landmark moves → Gaussian-RBF dense field → ``cv2.remap``), so the photo
+(``synth.motion``: AU → landmark moves → Gaussian-RBF dense field → ``cv2.remap``), so the photo
 moves exactly the way a SynthME face does. :func:`write_clip` stores such frames in CASME II's raw layout
 with a one-row table shaped like ``load_dataset``'s, so the same ``prepare`` runs on it (tests use this too).
 """
@@ -14,7 +14,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from ..data.synth_motion import RbfWarp, au_targets, expression_profile, similarity, warp_frame
+from ..synth.motion import RbfWarp, au_targets, expression_profile, similarity, warp_frame
+from ..utils.io import atomic_path
 from .faces import FaceAligner
 
 
@@ -24,14 +25,16 @@ def face_photo(name: str = "astronaut", size: int | None = None, crop: bool = Tr
     The face fills about a third of the crop, so dlib's HOG detector (faces from ~40 px at upsample=1)
     still finds it down to ``size`` ≈ 96; ``crop=False`` gives the whole photo (the astronaut's then shows
     dlib's weak false hit on her chest at upsample=1).
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "2 · Detection, landmarks, alignment".
     """
     if name == "astronaut":
-        import skimage.data
+        import skimage.data  # lazy: scikit-image loads only for this photo
 
         image = skimage.data.astronaut()
         image = image[0:256, 92:348] if crop else image  # 512×512 → the 256×256 around her face
     elif name == "grace_hopper":
-        import matplotlib.cbook
+        import matplotlib.cbook  # lazy: matplotlib loads only for this photo
 
         path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
         image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
@@ -52,6 +55,8 @@ def micro_expression_frames(image: np.ndarray, landmarks: np.ndarray | None = No
     ``head_shift`` / ``head_angle`` (px, degrees at the last frame, linear over the clip) add rigid head
     motion, the distractor that per-clip alignment must not turn into a difference signal. Returns the
     frames and the moved landmarks (n_frames, 68, 2). Landmarks default to dlib's on the photo.
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "3 · Why ONE transform per clip".
     """
     size = image.shape[0]
     if image.shape[1] != size:
@@ -78,9 +83,10 @@ def micro_expression_frames(image: np.ndarray, landmarks: np.ndarray | None = No
 def write_clip(root: str | Path, frames: Sequence[np.ndarray], subject: str = "sub01", clip: str = "EP01_01",
                onset: int = 1, apex: int | None = None, label: int = 0, landmarks: np.ndarray | None = None,
                dataset: str = "photo") -> dict:
-    """Write frames as ``<root>/<subject>/<clip>/img<N>.jpg`` and return a ``load_dataset``-shaped row."""
-    from ..utils.io import atomic_path
+    """Write frames as ``<root>/<subject>/<clip>/img<N>.jpg`` and return a ``load_dataset``-shaped row.
 
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "6 · A real face through the same pipeline".
+    """
     clip_dir = Path(root) / subject / clip
     clip_dir.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -15,17 +15,16 @@ own crop (the frame itself, resized, e.g. CASME II ``Cropped``) → :class:`Face
 """
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
-import contextlib
-import threading
-
 import cv2
 import numpy as np
 
-from .model_files import cnn_detector_path, landmark_model_path
+from ..utils.model_files import cnn_detector_path, landmark_model_path
 
 # dlib's 68-point scheme: points 36-41 are the eye on the image's left, 42-47 the one on its right.
 LEFT_EYE = slice(36, 42)
@@ -48,7 +47,10 @@ class FrameReadError(OSError):
 
 
 def read_frame(path: str | Path) -> np.ndarray:
-    """Read one frame as RGB uint8 (H, W, 3); grey files become three equal channels."""
+    """Read one frame as RGB uint8 (H, W, 3); grey files become three equal channels.
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "2 · Detection, landmarks, alignment".
+    """
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         state = "does not exist" if not Path(path).exists() else "cannot be decoded as an image (empty or corrupt?)"
@@ -67,6 +69,8 @@ def similarity_from_landmarks(landmarks: np.ndarray, size: int, margin: float = 
 
     The eyes end up level, ``size / (FACE_WIDTH_IOD * (1 + 2 * margin))`` pixels apart, and the face box
     (jaw width × brow-to-chin) centred with ``margin`` of its width free on each side.
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "2 · Detection, landmarks, alignment".
     """
     if np.asarray(landmarks).shape != (68, 2):
         raise ValueError(f"expected 68×2 landmarks, got shape {np.asarray(landmarks).shape}")
@@ -117,7 +121,10 @@ class FaceLocation:
 
 @dataclass
 class AlignedFace:
-    """One aligned face: the crop, its landmarks in crop coordinates, the source box and the transform."""
+    """One aligned face: the crop, its landmarks in crop coordinates, the source box and the transform.
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "2 · Detection, landmarks, alignment".
+    """
 
     image: np.ndarray  # (S, S, 3) uint8
     landmarks: np.ndarray | None  # (68, 2) float in the aligned image
@@ -134,6 +141,8 @@ class FaceAligner:
     onset frame and :meth:`transform` once, then :func:`apply_transform` on every frame of that clip.
     Models load lazily (about 3 s: the 100 MB shape predictor once per process, the HOG detector once
     per thread).
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "2 · Detection, landmarks, alignment".
     """
 
     def __init__(self, size: int = 224, margin: float = 0.2, detector: str = "hog", upsample: int = 1,
@@ -184,7 +193,7 @@ class FaceAligner:
 
     def landmarks(self, image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
         """dlib's 68 landmarks (x, y) inside ``box``."""
-        import dlib
+        import dlib  # lazy: dlib (and its 100 MB model) loads only when a face is detected
 
         shape = self.shape_predictor(np.ascontiguousarray(image), dlib.rectangle(*map(int, box)))
         return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
@@ -235,7 +244,10 @@ class FaceAligner:
 def align_clip(frames: Sequence[np.ndarray], aligner: FaceAligner, per_frame: bool = False,
                gt_landmarks: Sequence[np.ndarray] | None = None) -> list[np.ndarray]:
     """Aligned crops of a clip's frames: ONE transform from the first frame (default), or, to show why
-    not (notebook 01), a separate detection and transform for every frame (``per_frame=True``)."""
+    not (notebook 01), a separate detection and transform for every frame (``per_frame=True``).
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "3 · Why ONE transform per clip".
+    """
     gt = list(gt_landmarks) if gt_landmarks is not None else [None] * len(frames)
     if per_frame:
         return [aligner.align(f, gt_landmarks=g, name=f"frame {k}").image for k, (f, g) in enumerate(zip(frames, gt))]
@@ -252,14 +264,14 @@ def _shape_predictor():
     """dlib's 68-point shape predictor (100 MB), loaded once per process."""
     with _LOCK:
         if not _SHAPE:
-            import dlib
+            import dlib  # lazy: dlib (and its 100 MB model) loads only when a face is detected
 
             _SHAPE.append(dlib.shape_predictor(str(landmark_model_path())))
         return _SHAPE[0]
 
 
 def _build(kind: str):
-    import dlib
+    import dlib  # lazy: dlib (and its 100 MB model) loads only when a face is detected
 
     if kind == "hog":
         return dlib.get_frontal_face_detector()  # ~2 s to build

@@ -18,7 +18,11 @@ FLOW_METHODS = ("farneback", "dis", "tvl1")
 
 
 def difference(onset: np.ndarray, apex: np.ndarray) -> np.ndarray:
-    """Signed apex − onset of two uint8 frames, as float32 in [-1, 1] (no uint8 wrap-around)."""
+    """Signed apex − onset of two uint8 frames, as float32 in [-1, 1] (no uint8 wrap-around).
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section
+    "4 · The prepared inputs: difference, optical flow, optical strain".
+    """
     if onset.shape != apex.shape:
         raise ValueError(f"onset {onset.shape} and apex {apex.shape} must have the same shape; align them first")
     return (apex.astype(np.float32) - onset.astype(np.float32)) / 255.0
@@ -32,6 +36,9 @@ def optical_flow(onset: np.ndarray, apex: np.ndarray, method: str = "farneback")
     """Dense optical flow onset → apex, (H, W, 2) float32 in pixels (u = x, v = y), on the grey frames.
 
     ``farneback`` and ``dis`` come with core OpenCV; ``tvl1`` needs ``opencv-contrib`` (``cv2.optflow``).
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section
+    "4 · The prepared inputs: difference, optical flow, optical strain".
     """
     a, b = _grey(onset), _grey(apex)
     if method == "farneback":
@@ -56,6 +63,9 @@ def optical_strain(flow: np.ndarray) -> np.ndarray:
     Strain is the symmetric part of the flow's spatial gradient: ε = ½(∇u + ∇uᵀ). Its magnitude
     √(εxx² + εyy² + 2εxy²) is large where the skin stretches or compresses and ~0 under rigid
     translation, so small head motion that survives alignment drops out.
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section
+    "4 · The prepared inputs: difference, optical flow, optical strain".
     """
     u, v = flow[..., 0].astype(np.float64), flow[..., 1].astype(np.float64)
     du_dy, du_dx = np.gradient(u)

@@ -1,6 +1,7 @@
 """``prepare(df, PrepConfig(...))``: aligned onset/apex crops and motion inputs for every clip, cached.
 
-Taught in notebook 01 ("What the model receives"). For each clip (one row of ``load_dataset``):
+Taught in notebook 01 ("4 · The prepared inputs: difference, optical flow, optical strain"). For each
+clip (one row of ``load_dataset``):
 
 1. locate the face on the **onset** frame (dlib, else the visible fallbacks of ``faces.py``);
 2. estimate ONE similarity transform from it and warp the onset, the apex (and, when
@@ -30,9 +31,11 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..utils.io import atomic_path, atomic_write_json
 from ..utils.paths import cache_dir as default_cache_dir
+from ..utils.progress import quiet
 from .augment import search_radius
 from .faces import FALLBACKS, FaceAligner, FaceLocation, apply_transform, read_frame
 from .inputs import FLOW_METHODS, optical_flow, optical_strain
@@ -43,7 +46,11 @@ MOTIONS = ("diff", "flow", "strain", "all")
 
 @dataclass(frozen=True)
 class PrepConfig:
-    """Every parameter of the preprocessing; each one is part of the cache key of the entries it affects."""
+    """Every parameter of the preprocessing; each one is part of the cache key of the entries it affects.
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section
+    "4 · The prepared inputs: difference, optical flow, optical strain".
+    """
 
     size: int = 224  # side of the aligned crops (the paper's input size; CPU presets use less)
     margin: float = 0.2  # free space around the face box, as a fraction of its width, on each side
@@ -83,7 +90,11 @@ class PrepConfig:
 
 @dataclass
 class PreparedClips:
-    """Aligned inputs of N clips, in the order of the DataFrame given to :func:`prepare`."""
+    """Aligned inputs of N clips, in the order of the DataFrame given to :func:`prepare`.
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section
+    "4 · The prepared inputs: difference, optical flow, optical strain".
+    """
 
     onset: np.ndarray  # (N, S, S, 3) uint8
     apex: np.ndarray  # (N, S, S, 3) uint8
@@ -226,6 +237,9 @@ def prepare(df, config: PrepConfig | None = None, cache_dir: str | os.PathLike |
 
     ``workers`` threads (default: up to 2, one per core) run the clips that are not cached; ``progress=True`` shows a
     tqdm bar (silent when ``TSFMICRO_QUIET=1``), a callable gets ``(done, total)``.
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section
+    "4 · The prepared inputs: difference, optical flow, optical strain".
     """
     config = config or PrepConfig()
     start = time.perf_counter()
@@ -303,9 +317,7 @@ def _progress_bar(progress, total: int, initial: int) -> Callable[[int | None], 
     if callable(progress):
         progress(initial, total)
         return lambda d: (progress(d, total) if d is not None else None) or (d or 0)
-    if progress and os.environ.get("TSFMICRO_QUIET") != "1":
-        from tqdm.auto import tqdm
-
+    if progress and not quiet():
         bar = tqdm(total=total, initial=initial, desc="prepare", unit="clip")
 
         def update(d: int | None) -> int:

@@ -20,6 +20,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from ..models import build_from_config
 from ..utils.io import atomic_torch_save, atomic_write_json
 
 __all__ = ["RunFolder", "RunMismatchError"]
@@ -30,7 +31,10 @@ class RunMismatchError(ValueError):
 
 
 class RunFolder:
-    """Paths and read/write helpers of one run folder."""
+    """Paths and read/write helpers of one run folder.
+
+    Taught in notebooks/06_training_loso.ipynb, section "3 · Every fold, with the package: checkpoint or train".
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -91,8 +95,6 @@ class RunFolder:
             raise FileNotFoundError(f"no checkpoint for fold {index} at {path}; was the run saved with checkpoints?")
         ckpt = torch.load(path, map_location=map_location, weights_only=False)
         if model_factory is None:
-            from ..models import build_from_config
-
             if not ckpt.get("model_config"):
                 raise ValueError(f"{path} holds no model_config; pass model_factory= to rebuild the model.")
             model = build_from_config(ckpt["model_config"])

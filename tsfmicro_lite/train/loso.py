@@ -18,6 +18,7 @@ runs with prepared face crops (``reproduce.PreparedLosoData``).
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +29,15 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.utils.data import Dataset, TensorDataset
+from tqdm.auto import tqdm
 
+from ..utils.device import resolve_device
+from ..utils.progress import quiet
 from .checkpoints import RunFolder
 from .protocol import PROTOCOLS, protocol_label, select, warn_if_paper
 from .results import RESULT_COLUMNS, fold_rows, git_commit, kit_version, pooled_rows, write_tables
 from .splits import Fold, inner_validation_split, loso_folds
-from .trainer import FoldHistory, TrainConfig, quiet, train_fold
+from .trainer import FoldHistory, TrainConfig, train_fold
 
 __all__ = ["LosoData", "TensorLosoData", "LosoResult", "run_loso", "evaluate_run", "tables_from_histories", "fold_seed",
            "data_fingerprint"]
@@ -74,7 +78,10 @@ class TensorLosoData:
 
 @dataclass
 class LosoResult:
-    """Everything a run produced: tidy tables, per-fold histories, and where they are on disk."""
+    """Everything a run produced: tidy tables, per-fold histories, and where they are on disk.
+
+    Taught in notebooks/06_training_loso.ipynb, section "3 · Every fold, with the package: checkpoint or train".
+    """
     results: pd.DataFrame          # per-fold + pooled rows, one set per protocol
     predictions: pd.DataFrame      # one row per test sample per (protocol, criterion)
     histories: dict[int, FoldHistory]
@@ -111,7 +118,10 @@ def data_fingerprint(data: LosoData) -> str:
 
 
 def fold_seed(seed: int, fold_index: int) -> int:
-    """A fold's own seed, so its result does not depend on which folds ran before it."""
+    """A fold's own seed, so its result does not depend on which folds ran before it.
+
+    Taught in notebooks/06_training_loso.ipynb, section "2 · One fold's training loop, written out".
+    """
     return int(seed) * 1000 + int(fold_index)
 
 
@@ -149,8 +159,6 @@ def evaluate_run(run_dir: str | Path, protocols: Sequence[str] = ("honest",)) ->
     A fixed-budget run can be scored under either protocol (test predictions of every epoch are
     saved); a paper-only run stopped at 100 % test accuracy cannot give honest numbers.
     """
-    import json
-
     warn_if_paper(protocols)
     run = RunFolder(run_dir)
     if not run.run_file.exists():
@@ -171,7 +179,7 @@ def evaluate_run(run_dir: str | Path, protocols: Sequence[str] = ("honest",)) ->
     if not folds:
         raise FileNotFoundError(f"{run.path / 'folds'} holds no finished fold; train first.")
     labels = {p: protocol_label(p, train.get("honest_mode", "fixed"), train.get("epochs")) for p in protocols}
-    keys = ("dataset", "data_kind", "classes", "variant", "preset")
+    keys = ("dataset", "data_kind", "classes", "variant", "preset", "profile")
     base = {**{k: info.get(k) for k in keys}, "seed": train.get("seed"), "device": None,
             "kit_version": kit_version(), "git_commit": git_commit()}
     results, predictions = tables_from_histories(folds, histories, tuple(protocols), labels, base)
@@ -190,9 +198,9 @@ def run_loso(data: LosoData, model_factory: Callable[[], nn.Module], config: Tra
     ``meta``: provenance columns (dataset, data_kind, classes, variant, preset) for the tables.
     ``max_folds``: run only the first N folds (quick profiles); pooled scores then cover those.
     ``model_config``: saved in each checkpoint so ``RunFolder.load_model`` can rebuild the model.
-    """
-    from tqdm.auto import tqdm
 
+    Taught in notebooks/06_training_loso.ipynb, section "3 · Every fold, with the package: checkpoint or train".
+    """
     protocols = tuple(dict.fromkeys(protocols))
     for p in protocols:
         if p not in PROTOCOLS:
@@ -209,8 +217,6 @@ def run_loso(data: LosoData, model_factory: Callable[[], nn.Module], config: Tra
     if max_folds is not None:
         folds = folds[:max_folds]
     labels = {p: protocol_label(p, config.honest_mode, config.epochs) for p in protocols}
-    from ..utils.device import resolve_device
-
     device = str(resolve_device(config.device))
     base = {**meta, "seed": config.seed, "device": device, "kit_version": kit_version(),
             "git_commit": git_commit()}

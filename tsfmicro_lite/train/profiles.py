@@ -1,26 +1,35 @@
 """Training profiles: the official recipe (for GPUs) and the quick CPU one (notebooks 06/07, tests).
 
+A *profile* is a training recipe: which model *preset* it trains (``models/config.py``), which
+SynthME size (*synth_profile*) stands in for a dataset, and the optimiser's hyper-parameters.
+
 ``official_train_config(dataset, classes)`` is the paper's recipe exactly (spec §5): AdamW lr 8e-4,
 weight decay 0.6 (5-class, CAS(ME)^3) or 0.7 (3-class), ExponentialLR 0.987 for epochs 1-50,
 174 epochs for CASME II 5-class and 199 otherwise, batch 32, and the official seed per task.
 
 The ``quick`` profile is NOT the paper's recipe: the official lr / weight decay are tuned for ~200
-epochs of a 12.8 M-parameter model at 224 px on a GPU; a 64 px ``tiny`` model trained for a few
-epochs on CPU needs its own values, measured on SynthME (see ``QUICK_NOTES``). Every table says
-which profile produced it.
+epochs of a 12.8 M-parameter model at 224 px on a GPU; the 32 px ``micro`` preset (207 k parameters)
+trained for a few epochs on CPU needs its own values, measured on SynthME (see ``QUICK_NOTES``).
+Every table says which profile produced it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ..data.datasets import get_spec
+from ..utils.names import unknown
 from .trainer import TrainConfig
 
-__all__ = ["TrainProfile", "PROFILES", "get_profile", "official_train_config", "official_seed"]
+__all__ = ["TrainProfile", "PROFILES", "get_profile", "list_profiles", "official_train_config", "official_seed",
+           "train_config_for"]
 
 
 @dataclass(frozen=True)
 class TrainProfile:
-    """A named bundle: model preset, synthetic-data profile, training hyper-parameters, fold cap."""
+    """A named training recipe: model preset, SynthME size (``synth_profile``), hyper-parameters, fold cap.
+
+    Taught in notebooks/07_reproduce_paper.ipynb, section "6 · The full profile (GPU)".
+    """
     name: str
     model_preset: str
     synth_profile: str
@@ -32,15 +41,10 @@ class TrainProfile:
     lr_decay_epochs: int = 50
     max_folds: int | None = None
     augment: bool = True
-    model_overrides: tuple[tuple[str, object], ...] = ()   # ModelConfig fields on top of the preset
     notes: str = ""
 
-    @property
-    def overrides(self) -> dict:
-        return dict(self.model_overrides)
 
-
-QUICK_NOTES = ("quick CPU profile: tiny preset narrowed to RMT widths 8/16/32/64 at 32 px, 10 epochs, "
+QUICK_NOTES = ("quick CPU profile: micro preset (RMT widths 8/16/32/64 at 32 px), 10 epochs, "
                "AdamW lr 3e-3 / wd 0.05, lr x0.9 per epoch, batch 16, no augmentation: chosen on SynthME "
                "quick for a CPU run of ~1 min per variant; NOT the paper's recipe")
 
@@ -49,10 +53,8 @@ QUICK_NOTES = ("quick CPU profile: tiny preset narrowed to RMT widths 8/16/32/64
 #   earlier generator,  6 epochs, lr 5e-3: late 0.33, spatial_only 0.24  (too short to learn the motion signal)
 #   generator v4, 10 epochs, lr 3e-3: late 0.50, spatial_only 0.25, majority 0.21 (tests/test_reproduce.py)
 PROFILES: dict[str, TrainProfile] = {
-    "quick": TrainProfile("quick", model_preset="tiny", synth_profile="quick", epochs=10, batch_size=16,
+    "quick": TrainProfile("quick", model_preset="micro", synth_profile="quick", epochs=10, batch_size=16,
                           lr=3e-3, weight_decay=0.05, lr_gamma=0.9, lr_decay_epochs=10, augment=False,
-                          model_overrides=(("img_size", 32), ("embed_dims", (8, 16, 32, 64)),
-                                           ("head_hidden", 64)),
                           notes=QUICK_NOTES),
     "full": TrainProfile("full", model_preset="paper", synth_profile="casme2-like", epochs=None, batch_size=32,
                          lr=8e-4, weight_decay=None, notes="official recipe (spec §5); for a GPU"),
@@ -60,27 +62,34 @@ PROFILES: dict[str, TrainProfile] = {
 
 
 def get_profile(name: str) -> TrainProfile:
+    """The training profile called ``name``; an unknown name raises naming the closest and every valid one."""
     if name not in PROFILES:
-        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)} "
-                         "(quick = CPU minutes, full = the official recipe for a GPU).")
+        raise unknown("training profile", name, list_profiles(),
+                      hint="quick = CPU minutes, full = the official recipe for a GPU.")
     return PROFILES[name]
 
 
+def list_profiles() -> list[str]:
+    """Names of the training profiles (``quick`` first), the registry every list reads."""
+    return list(PROFILES)
+
+
 def official_seed(dataset: str, classes: int) -> int:
-    """The seed the official script of that task sets (spec §5)."""
-    if dataset == "samm":
-        return 0
-    if dataset == "casme2" and classes == 3:
-        return 112
-    return 2
+    """The seed the official script of that task sets (spec §5), from the dataset's spec."""
+    return get_spec(dataset).task(classes).official_seed
 
 
 def official_train_config(dataset: str, classes: int, **overrides) -> TrainConfig:
-    """The paper's training recipe for ``dataset`` / ``classes`` (spec §5), with ``overrides``."""
-    three_class = classes == 3 and dataset != "casme3"
-    cfg = TrainConfig(epochs=174 if (dataset in ("casme2", "synthme") and classes == 5) else 199,
-                      batch_size=32, lr=8e-4, weight_decay=0.7 if three_class else 0.6, lr_gamma=0.987,
-                      lr_decay_epochs=50, seed=official_seed(dataset, classes))
+    """The paper's training recipe for ``dataset`` / ``classes`` (spec §5), with ``overrides``.
+
+    The per-task numbers (epochs, weight decay, seed) come from the dataset's spec (``data/datasets/``).
+
+    Taught in notebooks/07_reproduce_paper.ipynb, section "6 · The full profile (GPU)".
+    """
+    task = get_spec(dataset).task(classes)
+    cfg = TrainConfig(epochs=task.official_epochs, batch_size=32, lr=8e-4,
+                      weight_decay=task.official_weight_decay, lr_gamma=0.987, lr_decay_epochs=50,
+                      seed=task.official_seed)
     return replace(cfg, **overrides) if overrides else cfg
 
 

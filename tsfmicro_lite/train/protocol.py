@@ -50,7 +50,10 @@ def _check_protocol(protocol: str) -> None:
 
 
 def select(history: FoldHistory, protocol: str) -> list[Selection]:
-    """The selection(s) ``protocol`` makes from one fold's history (one for honest, two for paper)."""
+    """The selection(s) ``protocol`` makes from one fold's history (one for honest, two for paper).
+
+    Taught in notebooks/07_reproduce_paper.ipynb, section "1 · What the two protocols mean".
+    """
     _check_protocol(protocol)
     if not history.epochs:
         raise ValueError("the fold history has no epochs; was the fold trained?")
@@ -78,7 +81,10 @@ def select(history: FoldHistory, protocol: str) -> list[Selection]:
 
 
 def protocol_label(protocol: str, honest_mode: str = "fixed", epochs: int | None = None) -> str:
-    """The label every table, plot and log line carries."""
+    """The label every table, plot and log line carries.
+
+    Taught in notebooks/07_reproduce_paper.ipynb, section "1 · What the two protocols mean".
+    """
     _check_protocol(protocol)
     if protocol == "paper":
         return "paper (best epoch on test subject; OPTIMISTIC)"

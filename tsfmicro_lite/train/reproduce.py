@@ -1,5 +1,7 @@
-"""From a dataset name to a results table: load → prepare (cached) → LOSO per variant → compare with
-the paper's quoted numbers. Behind ``tsfmicro train/reproduce`` and notebooks 06 and 07.
+"""From a dataset name to a results table: load, prepare (cached), LOSO per variant, compare with the paper.
+
+Behind ``tsfmicro train/reproduce`` and notebooks 06 and 07: load → prepare (cached) → LOSO per
+variant → the paper's quoted numbers next to the kit's.
 
 Results on SynthME are labelled ``synthetic`` (``data_kind``) and the paper's numbers ``quoted``;
 nothing here mixes them up or fills in a number the kit did not measure.
@@ -16,21 +18,25 @@ import numpy as np
 import pandas as pd
 
 from .. import metrics as M
+from ..data import list_datasets, load_dataset
+from ..models import build_model, get_preset, list_variants
+from ..preprocess.dataset import MicroExpressionDataset
+from ..preprocess.pipeline import PrepConfig, prepare
+from ..synth import make_synthme, read_manifest
+from ..utils.names import unknown
 from .loso import LosoResult, run_loso
 from .profiles import TrainProfile, get_profile, train_config_for
+from .runs import run_dir
 from .splits import loso_folds, paper_test_subjects
 from .trainer import TrainConfig
 
-__all__ = ["DATASETS", "PreparedLosoData", "prepare_task", "train_variant", "reproduce", "majority_rows",
-           "paper_results", "comparison_table", "ALL_VARIANTS", "resolve_variants"]
-
-DATASETS = ("synthme", "casme2", "samm", "casme3")
-ALL_VARIANTS = ("early", "t2s", "s2t", "late", "temporal_only", "spatial_only")
+__all__ = ["PreparedLosoData", "prepare_task", "train_variant", "reproduce", "majority_rows", "model_input_size",
+           "paper_results", "comparison_table", "resolve_variants"]
 
 
 @dataclass
 class PreparedLosoData:
-    """Prepared clips seen through :class:`~tsfmicro_lite.data.torch_dataset.MicroExpressionDataset`:
+    """Prepared clips seen through :class:`~tsfmicro_lite.preprocess.dataset.MicroExpressionDataset`:
     what :func:`~tsfmicro_lite.train.loso.run_loso` needs (labels, subjects, per-fold datasets)."""
     prepared: Any                      # preprocess.pipeline.PreparedClips
     size: int | None = None            # model input side when it differs from the crops
@@ -70,8 +76,6 @@ class PreparedLosoData:
         return self._sha1
 
     def dataset(self, indices: np.ndarray, train: bool):
-        from ..data.torch_dataset import MicroExpressionDataset
-
         ds = MicroExpressionDataset(self.prepared, indices, train=train, motion=self.motion, size=self.size,
                                     augment=None if (train and self.augment) else False)
         ds.labels = self.labels[np.asarray(indices)]
@@ -79,33 +83,26 @@ class PreparedLosoData:
 
 
 def _check_dataset(dataset: str) -> None:
-    if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}; choose one of {DATASETS} "
-                         "(synthme is the embedded synthetic data, the others need --root).")
+    if dataset not in list_datasets():
+        raise unknown("dataset", dataset, list_datasets(),
+                      hint="synthme is the embedded synthetic data; the others need --root.")
 
 
 def resolve_variants(variant: str | Sequence[str]) -> list[str]:
-    """``"all"`` → every fusion variant and both ablations; a name or list is checked against the registry."""
-    from ..models import list_variants
+    """``"all"`` → every registered variant (``list_variants()``); a name or list is checked against the registry.
 
+    Taught in notebooks/07_reproduce_paper.ipynb, section "2 · Data, then every variant under LOSO".
+    """
     known = list_variants()
-    names = list(ALL_VARIANTS) if variant == "all" else ([variant] if isinstance(variant, str) else list(variant))
+    names = known if variant == "all" else ([variant] if isinstance(variant, str) else list(variant))
     for name in names:
         if name not in known:
-            import difflib
-
-            close = difflib.get_close_matches(name, known, n=1)
-            raise ValueError(f"unknown variant {name!r}{f' (did you mean {close[0]!r}?)' if close else ''}; "
-                             f"valid: {known} or 'all'.")
+            raise unknown("variant", name, known, hint="Or 'all' for every one.")
     return names
 
 
 def model_input_size(profile: TrainProfile, preset: str | None = None) -> int:
-    """The input side the profile's model takes (its override, else the preset's ``img_size``)."""
-    from ..models import get_preset
-
-    if preset in (None, profile.model_preset) and "img_size" in profile.overrides:
-        return int(profile.overrides["img_size"])
+    """The input side of the model a profile trains: its preset's (or ``preset``'s) ``img_size``."""
     return get_preset(preset or profile.model_preset).img_size
 
 
@@ -116,10 +113,9 @@ def prepare_task(dataset: str = "synthme", root: str | Path | None = None, class
 
     ``synthme`` without ``root`` generates (or reuses) the profile's synthetic dataset. Real datasets
     need ``root``; missing or malformed folders raise the reader's ``DatasetError`` naming the file.
-    """
-    from ..data import load_dataset, make_synthme
-    from ..preprocess.pipeline import PrepConfig, prepare
 
+    Taught in notebooks/07_reproduce_paper.ipynb, section "2 · Data, then every variant under LOSO".
+    """
     _check_dataset(dataset)
     prof = get_profile(profile) if isinstance(profile, str) else profile
     if dataset == "synthme" and root is None:
@@ -127,8 +123,6 @@ def prepare_task(dataset: str = "synthme", root: str | Path | None = None, class
     elif root is None:
         raise ValueError(f"--dataset {dataset} needs --root pointing at your licensed copy "
                          "(the kit never downloads it); or use --dataset synthme.")
-    from ..data.synthetic import read_manifest
-
     df = load_dataset(dataset, root, classes=classes)
     prepared = prepare(df, PrepConfig(size=size, motion="diff" if motion == "diff" else "all"),
                        progress=progress)
@@ -143,20 +137,24 @@ def train_variant(data: PreparedLosoData, variant: str, *, dataset: str = "synth
                   config: TrainConfig | None = None, paper_lists: bool = False, max_folds: int | None = None,
                   model_overrides: dict[str, Any] | None = None, verbose: bool = True, **train_overrides
                   ) -> LosoResult:
-    """LOSO of one variant on prepared data, with the profile's recipe (``train_overrides`` win)."""
-    from ..models import build_model
+    """LOSO of one variant on prepared data, with the profile's recipe (``train_overrides`` win).
 
+    The model is ``build_model(variant, classes, preset)`` (default: the profile's preset) at the
+    data's input size, plus ``model_overrides`` if given; ``out_dir`` is the run folder (see
+    :func:`~tsfmicro_lite.train.runs.run_dir`).
+
+    Taught in notebooks/06_training_loso.ipynb, section "3 · Every fold, with the package: checkpoint or train".
+    """
     prof = get_profile(profile) if isinstance(profile, str) else profile
     preset = preset or prof.model_preset
     cfg = config or train_config_for(prof, dataset, classes, **train_overrides)
-    overrides = {**prof.overrides, **(model_overrides or {})} if preset == prof.model_preset else \
-        dict(model_overrides or {})
+    overrides = dict(model_overrides or {})
     overrides["img_size"] = int(data.size or data.prepared.size)
     probe = build_model(variant, data.num_classes, preset, **overrides)
     model_config = probe.config.to_dict()
     test_subjects = paper_test_subjects(dataset, classes) if paper_lists else None
     meta = {"dataset": dataset, "data_kind": data.data_kind(dataset),
-            "classes": data.num_classes, "variant": variant, "preset": preset}
+            "classes": data.num_classes, "variant": variant, "preset": preset, "profile": prof.name}
     return run_loso(data, lambda: build_model(variant, data.num_classes, preset, **overrides), cfg,
                     protocols=protocols, out_dir=out_dir, meta=meta, test_subjects=test_subjects,
                     max_folds=max_folds if max_folds is not None else prof.max_folds,
@@ -164,7 +162,10 @@ def train_variant(data: PreparedLosoData, variant: str, *, dataset: str = "synth
 
 
 def majority_rows(data: PreparedLosoData, dataset: str, folds=None) -> dict[str, Any]:
-    """The majority-class baseline under the same folds (pooled), as one results-table row."""
+    """The majority-class baseline under the same folds (pooled), as one results-table row.
+
+    Taught in notebooks/07_reproduce_paper.ipynb, section "2 · Data, then every variant under LOSO".
+    """
     folds = folds or loso_folds(data.subjects)
     y = data.labels
     s = M.majority_baseline([y[f.train_idx] for f in folds], [y[f.test_idx] for f in folds])
@@ -180,7 +181,10 @@ def reproduce(dataset: str = "synthme", root: str | Path | None = None, classes:
               data: PreparedLosoData | None = None, preset: str | None = None, max_folds: int | None = None,
               verbose: bool = True, **train_overrides) -> pd.DataFrame:
     """Every requested variant under LOSO, both protocols from the same training runs, plus the
-    majority baseline: one pooled table (``fold == "pooled"`` rows), labelled synthetic/real."""
+    majority baseline: one pooled table (``fold == "pooled"`` rows), labelled synthetic/real.
+
+    Taught in notebooks/07_reproduce_paper.ipynb, section "2 · Data, then every variant under LOSO".
+    """
     names = resolve_variants(variants)
     prof = get_profile(profile)
     if data is None:
@@ -191,10 +195,9 @@ def reproduce(dataset: str = "synthme", root: str | Path | None = None, classes:
     tables = []
     for name in names:
         t0 = time.perf_counter()
-        # the data's hash in the folder name: regenerated or edited data starts a new run, never resumes an old one
-        run_dir = Path(out_dir) / f"{dataset}-c{classes}-{name}-{prof.name}-{data.fingerprint()[:8]}" if out_dir else None
+        folder = run_dir(out_dir, dataset, classes, name, prof, data, preset) if out_dir else None
         res = train_variant(data, name, dataset=dataset, classes=classes, profile=prof, protocols=protocols,
-                            out_dir=run_dir, preset=preset, max_folds=max_folds, verbose=verbose,
+                            out_dir=folder, preset=preset, max_folds=max_folds, verbose=verbose,
                             **train_overrides)
         tables.append(res.results)
         if verbose:
@@ -209,6 +212,8 @@ def paper_results(path: str | Path | None = None) -> pd.DataFrame:
 
     A figure whose source could not be checked is empty (NaN), never guessed; the ``source`` column
     says where each non-empty one was read.
+
+    Taught in notebooks/07_reproduce_paper.ipynb, section "3 · The kit's numbers next to the paper's".
     """
     path = Path(path) if path else Path(__file__).resolve().parents[1] / "paper_results.csv"
     if not path.exists():
@@ -225,6 +230,8 @@ def comparison_table(kit: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd
     """Kit pooled numbers (SYNTHETIC or REAL, per protocol) next to the paper's (QUOTED, may be empty).
 
     One row per (variant, metric); columns: ``kit <protocol> (<kind>)`` and ``paper (quoted)``.
+
+    Taught in notebooks/07_reproduce_paper.ipynb, section "3 · The kit's numbers next to the paper's".
     """
     paper = paper_results() if paper is None else paper
     pooled = kit[kit["fold"] == "pooled"]
@@ -239,7 +246,7 @@ def comparison_table(kit: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd
     quoted = paper[(paper["dataset"] == target) & (paper["classes"] == classes)]
     q = quoted.set_index(["variant", "metric"])["value"]
     wide[f"paper {target} (QUOTED)"] = [q.get(idx, np.nan) if idx in q.index else np.nan for idx in wide.index]
-    order = {v: i for i, v in enumerate(("majority_class",) + ALL_VARIANTS)}
+    order = {v: i for i, v in enumerate(["majority_class", *list_variants()])}
     wide = wide.reset_index()
     wide["_o"] = wide["variant"].map(lambda v: order.get(v, 99))
     return wide.sort_values(["_o", "metric"]).drop(columns="_o").reset_index(drop=True)

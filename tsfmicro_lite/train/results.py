@@ -16,14 +16,17 @@ import pandas as pd
 from .. import __version__
 from .. import metrics as M
 from ..utils.io import atomic_write_json, atomic_write_text
+from ..utils.names import unknown
 from ..utils.paths import repo_root
-from .protocol import Selection
+from .protocol import PROTOCOLS, Selection
 
-__all__ = ["git_commit", "kit_version", "fold_rows", "pooled_rows", "write_tables", "RESULT_COLUMNS"]
+__all__ = ["git_commit", "kit_version", "fold_rows", "pooled_rows", "select_predictions", "write_tables",
+           "RESULT_COLUMNS", "METRICS"]
 
-RESULT_COLUMNS = ["dataset", "data_kind", "classes", "variant", "preset", "protocol", "protocol_label",
+RESULT_COLUMNS = ["dataset", "data_kind", "classes", "variant", "preset", "profile", "protocol", "protocol_label",
                   "fold", "subject", "n", "accuracy", "uf1", "uar", "epoch_accuracy", "epoch_uf1", "epochs",
                   "seed", "device", "wall_s", "kit_version", "git_commit"]
+METRICS = ("accuracy", "uf1", "uar")   # the reported metrics, in the tables' order
 
 
 def kit_version() -> str:
@@ -71,20 +74,55 @@ def fold_rows(meta: dict[str, Any], fold: int, subject: str, y_true: Sequence[in
     return rows
 
 
+def select_predictions(predictions: pd.DataFrame, protocol: str, metric: str) -> pd.DataFrame:
+    """The rows of a run's predictions table on which ``protocol`` reports ``metric``.
+
+    ``predictions`` is ``LosoResult.predictions`` (or a run's ``predictions.csv``): one row per test
+    sample per (protocol, criterion), its ``serves`` column naming the metrics that criterion's epoch
+    gives (``protocol.select``). ``honest`` has one criterion for all three metrics; ``paper`` scores
+    accuracy on the epochs of most correct test predictions and UF1 / UAR on the epochs of best test
+    UF1. The results tables, the plots (``viz.training``) and the training explorer all pick their
+    rows here, so no copy can score the paper protocol's UF1 on its accuracy-selected epochs.
+    Returns one row per test sample (all folds present in ``predictions``).
+    """
+    if metric not in METRICS:
+        raise unknown("metric", metric, METRICS)
+    if protocol not in PROTOCOLS:
+        raise unknown("protocol", protocol, PROTOCOLS,
+                      hint="honest = epoch fixed in advance; paper = best epoch on the test subject.")
+    missing = sorted({"protocol", "serves", "y_true", "y_pred"} - set(predictions.columns))
+    if missing:
+        raise ValueError(f"the predictions table lacks columns {missing}; it has {list(predictions.columns)} "
+                         "(pass LosoResult.predictions or a run's predictions.csv).")
+    rows = predictions[predictions["protocol"] == protocol]
+    if rows.empty:
+        raise ValueError(f"the predictions table holds no {protocol!r} rows; its protocols are "
+                         f"{sorted(set(predictions['protocol']))}.")
+    chosen = rows[rows["serves"].astype(str).str.split("+").apply(lambda serves: metric in serves)]
+    if chosen.empty:
+        raise ValueError(f"no criterion of protocol {protocol!r} serves {metric!r} "
+                         f"(criteria: {sorted(set(rows['serves']))}).")
+    keys = [c for c in ("fold", "sample") if c in chosen.columns]
+    if len(keys) == 2 and chosen.duplicated(keys).any():
+        raise ValueError(f"two criteria of protocol {protocol!r} serve {metric!r} for the same sample; "
+                         "each metric must come from one selection per fold.")
+    return chosen
+
+
 def pooled_rows(meta: dict[str, Any], predictions: pd.DataFrame, labels: dict[str, str],
                 wall_s: float) -> list[dict[str, Any]]:
-    """One pooled row per protocol: every metric scored on the predictions pooled over folds that
-    serve it (paper: Σ best-correct / Σ n for accuracy, pooled UF1-best predictions for UF1 / UAR)."""
+    """One pooled row per protocol: every metric scored on the predictions, pooled over folds, that
+    :func:`select_predictions` picks for it (paper: Σ best-correct / Σ n for accuracy, pooled
+    UF1-best predictions for UF1 / UAR)."""
     rows = []
-    for protocol, g in predictions.groupby("protocol", sort=False):
+    for protocol in dict.fromkeys(predictions["protocol"]):
         row = {**meta, "protocol": protocol, "protocol_label": labels[protocol], "fold": "pooled",
                "subject": "all", "wall_s": round(wall_s, 3)}
-        for criterion, h in g.groupby("criterion", sort=False):
-            serves = h["serves"].iloc[0].split("+")
+        for metric in METRICS:
+            h = select_predictions(predictions, protocol, metric)
             s = M.score(h["y_true"].to_numpy(), h["y_pred"].to_numpy())
             row["n"] = s["n"]
-            for metric in serves:
-                row[metric] = s[metric]
+            row[metric] = s[metric]
         rows.append(row)
     return rows
 

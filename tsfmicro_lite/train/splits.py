@@ -16,12 +16,17 @@ from typing import Sequence
 import numpy as np
 from sklearn.model_selection import LeaveOneGroupOut
 
+from ..data.datasets import get_spec
+
 __all__ = ["Fold", "loso_folds", "inner_validation_split", "paper_test_subjects"]
 
 
 @dataclass(frozen=True)
 class Fold:
-    """One LOSO fold: ``index`` in run order, the held-out ``subject``, and sample indices."""
+    """One LOSO fold: ``index`` in run order, the held-out ``subject``, and sample indices.
+
+    Taught in notebooks/06_training_loso.ipynb, section "1 · The split: one fold per subject".
+    """
     index: int
     subject: str
     train_idx: np.ndarray
@@ -38,6 +43,8 @@ def loso_folds(subjects: Sequence[str], test_subjects: Sequence[str] | None = No
     ``test_subjects`` restricts which subjects are *tested* (the official lists); every sample whose
     subject is not the held-out one is trained on, as in the official code. A listed subject absent
     from the data raises, naming it, since it would silently shrink the evaluation.
+
+    Taught in notebooks/06_training_loso.ipynb, section "1 · The split: one fold per subject".
     """
     groups = np.asarray([str(s) for s in subjects])
     if groups.size == 0:
@@ -85,11 +92,9 @@ def inner_validation_split(train_idx: np.ndarray, subjects: Sequence[str], num_v
 
 
 def paper_test_subjects(dataset: str, classes: int) -> list[str] | None:
-    """The official code's hard-coded LOSO test list for ``dataset``/``classes`` (None for synthme:
-    it has no official list, every subject is tested). The lists are data, kept with the class
-    mappings in ``tsfmicro_lite.data.mappings``."""
-    from ..data.mappings import normalise_dataset_name, official_loso_subjects
-
-    if normalise_dataset_name(dataset) == "synthme":
-        return None
-    return official_loso_subjects(dataset, classes)
+    """The official code's hard-coded LOSO test list for ``dataset``/``classes``, normalised like the
+    ``subject`` column, in the scripts' order; None for a dataset without one (synthme: every subject is
+    tested). The lists are data, in each dataset's spec (``data/datasets/<name>.py``, ``official_loso``)."""
+    spec = get_spec(dataset)
+    raw = spec.task(classes).official_loso
+    return None if raw is None else [spec.subject(s) for s in raw]

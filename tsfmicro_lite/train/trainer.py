@@ -1,6 +1,7 @@
-"""The training loop of one LOSO fold: a fresh model and optimiser, AdamW, ExponentialLR for the
-first 50 epochs, plain cross-entropy: the official recipe (notebook 06 writes this loop out once,
-then calls :func:`train_fold`).
+"""The training loop of one LOSO fold: a fresh model and optimiser, the official recipe.
+
+AdamW, ExponentialLR for the first 50 epochs, plain cross-entropy (notebook 06 writes this loop out
+once, then calls :func:`train_fold`).
 
 The loop is generic: it takes a model factory and torch datasets yielding ``(onset, motion, label)``
 and knows nothing about faces, so tests run it on a tiny stand-in model and random tensors.
@@ -12,12 +13,10 @@ never reads them to choose (see ``protocol.py``).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import contextlib
 import copy
-import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Literal
 
@@ -25,13 +24,15 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
 
 from .. import metrics as M
 from ..utils.device import resolve_device
+from ..utils.progress import quiet
 from ..utils.seed import seed_everything
 
 __all__ = ["TrainConfig", "EpochRecord", "FoldHistory", "train_fold", "predict", "make_loader",
-           "make_optimizer", "autocast_dtype", "quiet"]
+           "make_optimizer", "autocast_dtype", "optimization_step", "to_device"]
 
 
 @dataclass
@@ -41,6 +42,8 @@ class TrainConfig:
     Defaults are the official values (AdamW lr 8e-4, ExponentialLR 0.987 stepped for epochs 1-50,
     batch 32); ``weight_decay`` is 0.7 for 3-class and 0.6 for 5-class / CAS(ME)^3 there (see
     ``profiles.official_train_config``). Quick CPU profiles override them (``profiles.py``).
+
+    Taught in notebooks/06_training_loso.ipynb, section "2 · One fold's training loop, written out".
     """
     epochs: int = 199
     batch_size: int = 32
@@ -85,7 +88,10 @@ class EpochRecord:
 
 @dataclass
 class FoldHistory:
-    """Per-epoch records of one fold, the labels they are scored against, and timing."""
+    """Per-epoch records of one fold, the labels they are scored against, and timing.
+
+    Taught in notebooks/06_training_loso.ipynb, section "4 · Curves: what the paper protocol sees".
+    """
     y_test: list[int]
     y_val: list[int] | None = None
     epochs: list[EpochRecord] = field(default_factory=list)
@@ -115,11 +121,6 @@ class FoldHistory:
         return cls(**d)
 
 
-def quiet() -> bool:
-    """Progress bars off when ``TSFMICRO_QUIET=1`` (tests and CI set it)."""
-    return os.environ.get("TSFMICRO_QUIET", "0") not in ("", "0", "false", "False")
-
-
 def autocast_dtype(device: torch.device, amp: str) -> torch.dtype | None:
     """The mixed-precision dtype to use, or None for fp32: bf16 where the GPU supports it, else fp16."""
     if device.type != "cuda" or amp == "off":
@@ -136,7 +137,10 @@ def autocast_dtype(device: torch.device, amp: str) -> torch.dtype | None:
 def make_loader(dataset: Dataset, batch_size: int, *, shuffle: bool, seed: int, device: torch.device,
                 num_workers: int = 0) -> DataLoader:
     """A DataLoader whose shuffling depends only on ``seed`` (so a resumed fold replays exactly);
-    pinned memory on CUDA so host-to-device copies overlap compute."""
+    pinned memory on CUDA so host-to-device copies overlap compute.
+
+    Taught in notebooks/06_training_loso.ipynb, section "2 · One fold's training loop, written out".
+    """
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
                       num_workers=num_workers, pin_memory=device.type == "cuda",
@@ -146,7 +150,10 @@ def make_loader(dataset: Dataset, batch_size: int, *, shuffle: bool, seed: int, 
 def make_optimizer(model: nn.Module, config: TrainConfig
                    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
     """AdamW on every parameter (the official code applies weight decay to all, norms included)
-    and ExponentialLR(gamma), which :func:`train_fold` steps only for epochs 1..lr_decay_epochs."""
+    and ExponentialLR(gamma), which :func:`train_fold` steps only for epochs 1..lr_decay_epochs.
+
+    Taught in notebooks/06_training_loso.ipynb, section "2 · One fold's training loop, written out".
+    """
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=config.lr_gamma)
     return optimizer, scheduler
@@ -155,7 +162,10 @@ def make_optimizer(model: nn.Module, config: TrainConfig
 @torch.no_grad()
 def predict(model: nn.Module, loader: DataLoader, device: torch.device, dtype: torch.dtype | None = None
             ) -> tuple[list[int], float]:
-    """Arg-max predictions and mean cross-entropy of ``model`` over ``loader`` (eval mode)."""
+    """Arg-max predictions and mean cross-entropy of ``model`` over ``loader`` (eval mode).
+
+    Taught in notebooks/06_training_loso.ipynb, section "2 · One fold's training loop, written out".
+    """
     model.eval()
     preds: list[int] = []
     total, n = 0.0, 0
@@ -182,6 +192,8 @@ def optimization_step(model: nn.Module, optimizer: torch.optim.Optimizer, onset:
 
     The one implementation of a training step: the trainer and ``benchmarks/train_step.py`` share it,
     so the benchmark times exactly what training runs. Returns the detached loss.
+
+    Taught in notebooks/06_training_loso.ipynb, section "2 · One fold's training loop, written out".
     """
     with _autocast(device, dtype):
         logits = model(onset, motion)
@@ -221,9 +233,9 @@ def train_fold(model_factory: Callable[[], nn.Module], train_set: Dataset, test_
     ``fold_seed`` seeds model initialisation, shuffling and augmentation for this fold alone, so a
     fold gives the same result whether it runs first or after a resume (the official code seeds once
     before the fold loop instead, which ties each fold to the fold order).
-    """
-    from tqdm.auto import tqdm
 
+    Taught in notebooks/06_training_loso.ipynb, section "2 · One fold's training loop, written out".
+    """
     device = resolve_device(config.device)
     dtype = autocast_dtype(device, config.amp)
     seed = config.seed if fold_seed is None else fold_seed

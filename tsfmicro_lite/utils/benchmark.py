@@ -17,7 +17,7 @@ class Timing:
     mean_s: float
     std_s: float
     repeats: int
-    peak_mem_mb: float | None = None  # CUDA peak allocated, or CPU max RSS growth where measurable
+    peak_mem_mb: float | None = None  # CUDA peak allocated during the timed runs; None on CPU (not measured)
 
     def __str__(self) -> str:
         mem = f", peak {self.peak_mem_mb:.0f} MB" if self.peak_mem_mb is not None else ""

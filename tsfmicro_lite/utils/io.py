@@ -56,7 +56,7 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
 
 def atomic_torch_save(path: str | os.PathLike, obj: Any) -> Path:
     """``torch.save`` that never leaves a truncated checkpoint behind."""
-    import torch
+    import torch  # lazy: utils is imported by torch-free code (data, preprocessing); only this writer needs torch
 
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)

@@ -8,7 +8,7 @@ import numpy as np
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and PyTorch (CPU and CUDA) with one number."""
-    import torch
+    import torch  # lazy: utils is imported by torch-free code (data, preprocessing); `import tsfmicro_lite` stays fast
 
     random.seed(seed)
     np.random.seed(seed)

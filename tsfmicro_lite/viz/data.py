@@ -12,12 +12,12 @@ import os
 from typing import Sequence
 
 import cv2
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from ..preprocess.faces import read_frame
 from ..preprocess.inputs import difference
-
-
 
 
 def _frame_numbers(n: int, frame_numbers: Sequence[int] | None, onset: int | None) -> list[int]:
@@ -46,9 +46,8 @@ def plot_clip_strip(frame_paths: Sequence[str | os.PathLike], frame_numbers: Seq
 
     ``frame_numbers`` default to onset, onset+1, ... (or 0..n-1); ``landmarks`` (n, 68, 2), if given, are drawn as dots.
     Returns the matplotlib Figure.
+    Used in notebooks/01_data_and_preprocessing.ipynb, section "1 · What a micro-expression clip is".
     """
-    import matplotlib.pyplot as plt
-
     n = len(frame_paths)
     if n == 0:
         raise ValueError("plot_clip_strip: frame_paths is empty; pass the clip's frames in order")
@@ -79,7 +78,10 @@ def plot_clip_strip(frame_paths: Sequence[str | os.PathLike], frame_numbers: Seq
 
 
 def motion_magnitude(frame_paths: Sequence[str | os.PathLike]) -> np.ndarray:
-    """Mean absolute grey-level difference of each frame from the first (onset) frame."""
+    """Mean absolute grey-level difference of each frame from the first (onset) frame.
+
+    Drawn by :func:`plot_motion_curve`; used in notebooks/assignments/A1_inputs.ipynb, part "Part 4 — Look at them".
+    """
     first = cv2.cvtColor(read_frame(frame_paths[0]), cv2.COLOR_RGB2GRAY).astype(np.float32)
     return np.array([np.abs(cv2.cvtColor(read_frame(p), cv2.COLOR_RGB2GRAY).astype(np.float32) - first).mean()
                      for p in frame_paths])
@@ -93,9 +95,8 @@ def plot_motion_curve(frame_paths: Sequence[str | os.PathLike], frame_numbers: S
     With ground-truth ``landmarks`` (n, 68, 2) a second axis shows the largest landmark shift from
     the onset, in pixels: the expression's own profile, which head motion and blinks blur in the
     pixel curve. Returns the Figure.
+    Used in notebooks/01_data_and_preprocessing.ipynb, section "1 · What a micro-expression clip is".
     """
-    import matplotlib.pyplot as plt
-
     numbers = np.asarray(_frame_numbers(len(frame_paths), frame_numbers, onset))
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 3))
@@ -128,10 +129,8 @@ def plot_class_balance(table, column: str = "emotion", by: str | None = "subject
 
     ``table`` is a pandas DataFrame with ``column`` (and ``by``), e.g. ``load_dataset(...)`` or
     ``synthme_table(root)``. Returns the Figure.
+    Used in notebooks/01_data_and_preprocessing.ipynb, section "1 · What a micro-expression clip is".
     """
-    import matplotlib.pyplot as plt
-    import pandas as pd
-
     missing = [c for c in (column, by) if c is not None and c not in table.columns]
     if missing:
         raise KeyError(f"plot_class_balance: table has no column(s) {missing}; it has {list(table.columns)}")
@@ -161,10 +160,9 @@ def plot_onset_apex_difference(clips, suptitle: str = "") -> "plt.Figure":
     """One row per clip: onset, apex and the signed apex − onset (each row on its own colour scale).
 
     ``clips`` is a table with ``onset_path``, ``apex_path``, ``apex`` and ``class_name`` columns (the
-    reader's contract). Used by notebook 00 to show that the class lives in the faint difference image.
+    reader's contract). Shows that the class lives in the faint difference image.
+    Used in notebooks/00_tour.ipynb, section "1. A micro-expression in three frames".
     """
-    import matplotlib.pyplot as plt
-
     fig, axes = plt.subplots(len(clips), 3, figsize=(7.5, 2.6 * len(clips)), squeeze=False)
     for row_axes, (_, clip) in zip(axes, clips.iterrows()):
         onset = cv2.cvtColor(read_frame(clip.onset_path), cv2.COLOR_RGB2GRAY)

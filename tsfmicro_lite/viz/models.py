@@ -1,6 +1,7 @@
 """Pictures of the models: wiring diagrams traced from a variant, feature maps, attention, training curves.
 
-Used by notebooks 03 (RMT stages), 04 (ViT attention) and 05 (fusion variants). Every function
+Used by notebooks 03 (RMT stages), 04 (ViT attention) and 05 (fusion variants, and its fusion
+explorer, ``explore.fusion``). Every function
 draws on a given ``ax`` (or makes a figure) and returns the figure, so notebooks can save it with
 ``figures_dir()``.
 """
@@ -28,6 +29,8 @@ def draw_wiring(wiring: Wiring, ax: plt.Axes | None = None, title: str | None = 
 
     The x position is the node's depth in the graph (longest path from an input), so where the two
     streams meet is where arrows cross lanes: the "where" of the paper's "where-how" fusion.
+    Used in notebooks/05_fusion_variants.ipynb, section "2. Wiring diagrams, traced from the models",
+    and by its fusion explorer (section "Explore: pick a variant").
     """
     depth = max(n.depth for n in wiring.nodes) + 1
     if ax is None:
@@ -63,13 +66,20 @@ def draw_wiring(wiring: Wiring, ax: plt.Axes | None = None, title: str | None = 
 
 
 def channel_energy(fmap: torch.Tensor) -> np.ndarray:
-    """(H, W, C) channels-last map → (H, W) L2 norm over channels: where the map is "active"."""
+    """(H, W, C) channels-last map → (H, W) L2 norm over channels: where the map is "active".
+
+    Drawn by :func:`plot_feature_maps` (notebooks 03 and 05).
+    """
     return fmap.detach().float().norm(dim=-1).cpu().numpy()
 
 
 def plot_feature_maps(maps: Mapping[str, torch.Tensor], n_channels: int = 4, index: int = 0,
                       cmap: str = "magma") -> plt.Figure:
-    """One row per map (channels last, batched): its channel energy and its first ``n_channels`` channels."""
+    """One row per map (channels last, batched): its channel energy and its first ``n_channels`` channels.
+
+    Used in notebooks/03_temporal_branch.ipynb, section "3. Four stages, by hand", and
+    notebooks/05_fusion_variants.ipynb, section "5. The fused map of one clip, per variant".
+    """
     fig, axes = plt.subplots(len(maps), n_channels + 1, figsize=(1.6 * (n_channels + 1), 1.7 * len(maps)),
                              squeeze=False)
     for row, (name, fmap) in zip(axes, maps.items()):
@@ -94,6 +104,7 @@ def plot_attention(image: np.ndarray, attention: torch.Tensor, queries: Sequence
 
     ``image`` (H, W, 3) in [0, 1] is the onset shown under the heat map; ``thumbnail`` (grid, grid, 3)
     is what the ViT actually sees.
+    Used in notebooks/04_spatial_branch.ipynb, section "6. Attention maps on the onset frame".
     """
     heads = attention.shape[0]
     cols = len(queries) + (2 if thumbnail is not None else 1)
@@ -128,7 +139,10 @@ def plot_attention(image: np.ndarray, attention: torch.Tensor, queries: Sequence
 
 def plot_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], keys: Sequence[str] = ("train_loss", "val_acc"),
                 title: str = "") -> plt.Figure:
-    """All variants' curves on one plot per metric: ``histories[variant][key]`` is a per-epoch list."""
+    """All variants' curves on one plot per metric: ``histories[variant][key]`` is a per-epoch list.
+
+    Used in notebooks/05_fusion_variants.ipynb, section "4. A short training of every variant (SynthME, synthetic)".
+    """
     fig, axes = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.2), squeeze=False)
     for ax, key in zip(axes[0], keys):
         for name, hist in histories.items():

@@ -1,7 +1,8 @@
 """Plots of the preprocessing (notebook 01): alignment, jitter, motion inputs, what the model receives.
 
 Each function draws on new axes (or the ones given) and returns the figure, so notebooks can save it
-with ``fig.savefig(figures_dir() / ...)``.
+with ``fig.savefig(figures_dir() / ...)``; the preprocessing explorer (``explore.preprocessing``)
+draws its picture with :func:`show_frame_motion`, on its own axes.
 """
 from __future__ import annotations
 
@@ -11,11 +12,17 @@ import cv2
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..preprocess.dataset import denormalise
 from ..preprocess.faces import AlignedFace
+from ..preprocess.inputs import difference, optical_flow
 
 
 def flow_to_rgb(flow: np.ndarray, max_magnitude: float | None = None) -> np.ndarray:
-    """Colour-code a flow field (H, W, 2): hue = direction, brightness = magnitude (uint8 RGB)."""
+    """Colour-code a flow field (H, W, 2): hue = direction, brightness = magnitude (uint8 RGB).
+
+    Used in notebooks/assignments/A1_inputs.ipynb, part "Part 4 — Look at them", and by
+    :func:`show_motion_inputs` / :func:`show_frame_motion`.
+    """
     mag, ang = cv2.cartToPolar(flow[..., 0].astype(np.float32), flow[..., 1].astype(np.float32))
     top = max_magnitude or float(np.percentile(mag, 99)) or 1.0
     hsv = np.zeros(flow.shape[:2] + (3,), np.uint8)
@@ -26,12 +33,18 @@ def flow_to_rgb(flow: np.ndarray, max_magnitude: float | None = None) -> np.ndar
 
 
 def signed_image(diff: np.ndarray) -> np.ndarray:
-    """Channel mean of a signed image, for a diverging colour map (0 = no change)."""
+    """Channel mean of a signed image, for a diverging colour map (0 = no change).
+
+    Used in notebooks/assignments/A1_inputs.ipynb, part "Part 4 — Look at them".
+    """
     return diff.mean(-1) if diff.ndim == 3 else diff
 
 
 def show_alignment(image: np.ndarray, face: AlignedFace, title: str = "") -> plt.Figure:
-    """Source photo with the detector box and 68 landmarks, next to the aligned crop with its landmarks."""
+    """Source photo with the detector box and 68 landmarks, next to the aligned crop with its landmarks.
+
+    Used in notebooks/01_data_and_preprocessing.ipynb, section "2 · Detection, landmarks, alignment".
+    """
     fig, axes = plt.subplots(1, 2, figsize=(8, 4))
     axes[0].imshow(image)
     if face.box is not None:
@@ -56,7 +69,10 @@ def show_alignment(image: np.ndarray, face: AlignedFace, title: str = "") -> plt
 
 def show_jitter(per_frame: Sequence[np.ndarray], per_clip: Sequence[np.ndarray], apex: int,
                 scale: float = 0.25) -> plt.Figure:
-    """apex − onset with a transform per frame (jitter) vs one transform per clip (the micro-expression)."""
+    """apex − onset with a transform per frame (jitter) vs one transform per clip (the micro-expression).
+
+    Used in notebooks/01_data_and_preprocessing.ipynb, section "3 · Why ONE transform per clip".
+    """
     fig, axes = plt.subplots(1, 3, figsize=(11, 4))
     d_frame = signed_image(per_frame[apex].astype(np.float32) - per_frame[0].astype(np.float32)) / 255
     d_clip = signed_image(per_clip[apex].astype(np.float32) - per_clip[0].astype(np.float32)) / 255
@@ -73,7 +89,11 @@ def show_jitter(per_frame: Sequence[np.ndarray], per_clip: Sequence[np.ndarray],
 
 def show_motion_inputs(onsets: Sequence[np.ndarray], apexes: Sequence[np.ndarray], flows: Sequence[np.ndarray],
                        strains: Sequence[np.ndarray], labels: Sequence[str]) -> plt.Figure:
-    """One row per sample: onset | apex − onset | optical flow (colour wheel) | optical strain."""
+    """One row per sample: onset | apex − onset | optical flow (colour wheel) | optical strain.
+
+    Used in notebooks/01_data_and_preprocessing.ipynb, sections "4 · The prepared inputs: difference,
+    optical flow, optical strain" and "6 · A real face through the same pipeline".
+    """
     n = len(onsets)
     fig, axes = plt.subplots(n, 4, figsize=(9, 2.3 * n), squeeze=False)
     for r in range(n):
@@ -93,9 +113,10 @@ def show_motion_inputs(onsets: Sequence[np.ndarray], apexes: Sequence[np.ndarray
 
 
 def show_model_inputs(onset, motion, title: str = "") -> plt.Figure:
-    """The tensors a model receives: de-normalised onset, the temporal input, and their value histograms."""
-    from ..data.torch_dataset import denormalise
+    """The tensors a model receives: de-normalised onset, the temporal input, and their value histograms.
 
+    Used in notebooks/01_data_and_preprocessing.ipynb, section "5 · What the model receives".
+    """
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
     axes[0].imshow(denormalise(onset).permute(1, 2, 0).numpy())
     axes[0].set_title(f"onset {tuple(onset.shape)}")
@@ -113,4 +134,38 @@ def show_model_inputs(onset, motion, title: str = "") -> plt.Figure:
     axes[2].set_title("value ranges")
     fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+def show_frame_motion(frame: np.ndarray, onset: np.ndarray, apex: np.ndarray, flow: np.ndarray | None = None, *,
+                      landmarks: np.ndarray | None = None, frame_title: str = "frame",
+                      pair_title: str = "apex − onset", flow_method: str = "farneback", axes=None) -> plt.Figure:
+    """One clip's raw motion: a ``frame`` with its (68, 2) ``landmarks``, the signed apex − onset
+    difference and the optical flow onset → apex (computed with ``flow_method`` unless ``flow`` is
+    given). ``axes``: three axes to draw on (default: a new figure). Returns the figure.
+
+    Used in notebooks/01_data_and_preprocessing.ipynb, section "1 · What a micro-expression clip is",
+    and by its preprocessing explorer (section "Explore: scrub a clip"), which redraws it for the
+    frame and the onset/apex pair you pick.
+    """
+    if axes is None:
+        fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
+    else:
+        axes = list(np.atleast_1d(axes))
+        if len(axes) != 3:
+            raise ValueError(f"show_frame_motion draws 3 panels; got {len(axes)} axes.")
+        fig = axes[0].figure
+    flow = optical_flow(onset, apex, flow_method) if flow is None else flow
+    diff = signed_image(difference(onset, apex))
+    lim = float(np.abs(diff).max()) or 1e-6
+    axes[0].imshow(frame, cmap="gray")
+    if landmarks is not None:
+        axes[0].scatter(landmarks[:, 0], landmarks[:, 1], s=4, c="lime")
+    axes[0].set_title(frame_title)
+    axes[1].imshow(diff, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    axes[1].set_title(pair_title)
+    axes[2].imshow(flow_to_rgb(flow))
+    axes[2].set_title(f"optical flow ({flow_method})" if flow_method else "optical flow")
+    for ax in axes:
+        ax.axis("off")
     return fig

@@ -1,8 +1,9 @@
 """Pictures for notebook 02 (retention from scratch) and 03 (MaSA vs retention in the RMT branch).
 
 Each function draws one idea and returns the matplotlib ``Figure``; the notebooks save the ones the
-README shows with ``figures_dir()``. Nothing here computes model results: the numbers come from
-``tsfmicro_lite.models.retention`` and ``retention_cost``.
+README shows with ``figures_dir()``, and the retention explorer (``explore.retention``) draws its
+panels with the same functions on its own axes. Nothing here computes model results: the numbers
+come from ``tsfmicro_lite.models.retention`` and ``retention_cost``.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 
 from tsfmicro_lite.models.retention_2d import axial_decay_mask, manhattan_decay_mask
+from tsfmicro_lite.models.retention_cost import FORMS, loglog_slope
 
 
 def _np(t) -> np.ndarray:
@@ -20,10 +22,22 @@ def _np(t) -> np.ndarray:
 
 
 def plot_matrices(matrices: Mapping[str, torch.Tensor], *, cmap: str = "viridis", suptitle: str | None = None,
-                  symmetric: bool = False, size: float = 3.0):
-    """Side-by-side heatmaps of 2-D matrices (weights, masks), one panel per entry, rows = queries."""
-    fig, axes = plt.subplots(1, len(matrices), figsize=(size * len(matrices), size + 0.4), squeeze=False)
-    for ax, (title, m) in zip(axes[0], matrices.items()):
+                  symmetric: bool = False, size: float = 3.0, axes=None):
+    """Side-by-side heatmaps of 2-D matrices (weights, masks), one panel per entry, rows = queries.
+
+    ``axes``: one matplotlib axes per matrix to draw on (default: a new figure).
+    Used in notebooks/02_retention_from_scratch.ipynb, section "1. Attention → linear attention → retention".
+    """
+    own = axes is None
+    if own:
+        fig, grid = plt.subplots(1, len(matrices), figsize=(size * len(matrices), size + 0.4), squeeze=False)
+        axes = grid[0]
+    else:
+        axes = list(np.atleast_1d(axes))
+        if len(axes) != len(matrices):
+            raise ValueError(f"plot_matrices: {len(matrices)} matrices for {len(axes)} axes; pass one axes per matrix.")
+        fig = axes[0].figure
+    for ax, (title, m) in zip(axes, matrices.items()):
         m = _np(m)
         if symmetric:
             lim = np.abs(m).max() or 1.0
@@ -36,18 +50,52 @@ def plot_matrices(matrices: Mapping[str, torch.Tensor], *, cmap: str = "viridis"
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig
 
 
-def plot_decay_mask(mask: torch.Tensor, gammas: Sequence[float]):
-    """The causal decay mask D[h, n, m] = γ_h^(n−m), one panel per head."""
+def plot_decay_mask(mask: torch.Tensor, gammas: Sequence[float], axes=None):
+    """The causal decay mask D[h, n, m] = γ_h^(n−m), one panel per head (on ``axes`` if given).
+
+    Used in notebooks/02_retention_from_scratch.ipynb, section "2. The decay mask", and by its
+    retention explorer (section "Explore: decay and the two forms").
+    """
+    suptitle = "decay mask D = γ^(n−m) below the diagonal, 0 above (no future)"
     return plot_matrices({f"head {h}: γ = {g:.4g}": mask[h] for h, g in enumerate(gammas)},
-                         suptitle="decay mask D = γ^(n−m) below the diagonal, 0 above (no future)")
+                         suptitle=suptitle if axes is None else None, axes=axes)
+
+
+def plot_form_outputs(outputs: Mapping[str, torch.Tensor], channel: int = 0, ax=None, title: str | None = None):
+    """One channel of each form's output against the position: forms that compute the same sum draw
+    one curve. ``outputs``: name → (length, e) output of one batch element and head, e.g.
+    ``retention_parallel(q, k, v, gammas)[0][0, 0]``.
+
+    Used in notebooks/02_retention_from_scratch.ipynb, section "3. Three forms of the same
+    computation", and by its retention explorer (section "Explore: decay and the two forms").
+    """
+    own = ax is None
+    if own:
+        _, ax = plt.subplots(figsize=(6, 3.2))
+    styles = ("o-", "x--", "s:", "d-.")
+    for i, (name, out) in enumerate(outputs.items()):
+        values = _np(out)
+        values = values[:, channel] if values.ndim == 2 else values
+        ax.plot(np.arange(len(values)), values, styles[i % len(styles)], ms=3 + (i % 2), label=name)
+    ax.set_xlabel("position n")
+    ax.set_ylabel(f"output, channel {channel}")
+    ax.legend(fontsize=8)
+    ax.set_title(title or "the forms, one curve")
+    if own:
+        ax.figure.tight_layout()
+    return ax.figure
 
 
 def plot_head_decays(gammas: Sequence[float], length: int = 256, ax=None):
-    """γ_h^t against distance t for each head, with each head's effective memory 1/(1−γ_h)."""
+    """γ_h^t against distance t for each head, with each head's effective memory 1/(1−γ_h).
+
+    Used in notebooks/02_retention_from_scratch.ipynb, section "4. Multi-scale decay, group norm and the gate".
+    """
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     t = np.arange(length)
@@ -66,9 +114,9 @@ def plot_cost_curves(results, *, title: str = ""):
     """Time and peak memory against length, log-log, one line per form, with the fitted slope in the legend.
 
     ``results``: the ``FormCost`` list from ``measure_retention_forms``.
+    Used in notebooks/02_retention_from_scratch.ipynb, section "3. Three forms of the same computation"
+    (its part "What each form costs").
     """
-    from tsfmicro_lite.models.retention_cost import FORMS, loglog_slope
-
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(11, 3.8))
     for form in FORMS:
         pts = [r for r in results if r.form == form and r.time_ms is not None]
@@ -100,6 +148,7 @@ def plot_manhattan_decay(height: int, width: int, gamma: float, query: tuple[int
 
     Panels: γ^(|Δr|+|Δc|) around ``query``; the row factor γ^|Δc| and the column factor γ^|Δr| the
     decomposed form applies one after the other (their product is the full map); the whole mask.
+    Used in notebooks/02_retention_from_scratch.ipynb, section "5. Images: the 2-D Manhattan decay".
     """
     r, c = query
     full = _np(manhattan_decay_mask(height, width, [gamma], dtype=torch.float64)[0])
@@ -136,6 +185,7 @@ def plot_mixing_maps(weights: Mapping[str, torch.Tensor], height: int, width: in
 
     ``weights``: name → (H·W, H·W) matrix of one head (e.g. ``layer.mixing_weights(x)[0, h]``).
     Each panel is scaled to its own maximum so the shapes compare, not the magnitudes.
+    Used in notebooks/02_retention_from_scratch.ipynb, section "6. MaSA (the official code) vs true retention".
     """
     r, c = query
     fig, axes = plt.subplots(1, len(weights), figsize=(3.3 * len(weights), 3.4), squeeze=False)
@@ -152,5 +202,5 @@ def plot_mixing_maps(weights: Mapping[str, torch.Tensor], height: int, width: in
     return fig
 
 
-__all__ = ["plot_matrices", "plot_decay_mask", "plot_head_decays", "plot_cost_curves", "plot_manhattan_decay",
-           "plot_mixing_maps"]
+__all__ = ["plot_matrices", "plot_decay_mask", "plot_form_outputs", "plot_head_decays", "plot_cost_curves",
+           "plot_manhattan_decay", "plot_mixing_maps"]

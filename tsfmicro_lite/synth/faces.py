@@ -4,10 +4,11 @@ Why real faces: the kit's preprocessing runs dlib (HOG detector + 68-point predi
 face would exercise nothing. scikit-image ships 100 public LFW face crops (``lfw_subset()``,
 25x25 grey), so every machine has them without a download. Their neutral 68 landmarks were found
 once with dlib on a 8x upscale (200 px face + 50 px replicate border) and are stored in
-``synth_identities.json`` beside this file, so generation needs no dlib and its bytes do not
+``identities.json`` beside this file, so generation needs no dlib and its bytes do not
 depend on the dlib version. ``build_identity_table()`` recomputes that file.
 
-Taught in notebook 01 (``01_data_and_preprocessing``, "Where the faces come from").
+Used by notebook 01 through ``make_synthme`` (section "1 · What a micro-expression clip is" shows the
+faces); no notebook section takes this module apart.
 """
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-IDENTITY_FILE = Path(__file__).with_name("synth_identities.json")
+from ..utils.io import atomic_write_text
+from ..utils.model_files import landmark_model_path
+
+IDENTITY_FILE = Path(__file__).with_name("identities.json")
 LFW_SIDE = 25  # lfw_subset() crops are 25x25
 _DETECT_SCALE = 8  # landmarks were found on an 8x upscale ...
 _DETECT_BORDER = 50  # ... with this replicate border (pixels of the upscaled image)
@@ -37,7 +41,7 @@ class IdentityError(RuntimeError):
 @functools.lru_cache(maxsize=1)
 def lfw_faces() -> np.ndarray:
     """The 100 LFW face crops of scikit-image as float32 in [0, 1], shape (100, 25, 25)."""
-    from skimage.data import lfw_subset
+    from skimage.data import lfw_subset  # lazy: scikit-image loads only when a SynthME is rendered
 
     faces = np.asarray(lfw_subset()[:100], dtype=np.float64)
     if faces.max() > 1.5:  # older scikit-image returned uint8
@@ -51,7 +55,7 @@ def identity_table() -> dict:
     if not IDENTITY_FILE.is_file():
         raise IdentityError(
             f"{IDENTITY_FILE}: missing. Rebuild it with "
-            "`python -c 'from tsfmicro_lite.data.synth_faces import write_identity_table as w; w()'`."
+            "`python -c 'from tsfmicro_lite.synth.faces import write_identity_table as w; w()'`."
         )
     return json.loads(IDENTITY_FILE.read_text())
 
@@ -73,10 +77,8 @@ def neutral_landmarks(lfw_index: int) -> np.ndarray:
 
 
 def build_identity_table() -> dict:
-    """Run dlib on every LFW face (8x upscale) and return the table ``synth_identities.json`` holds."""
-    import dlib
-
-    from ..preprocess.model_files import landmark_model_path
+    """Run dlib on every LFW face (8x upscale) and return the table ``identities.json`` holds."""
+    import dlib  # lazy: dlib is only needed to rebuild the stored table, never to generate
 
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(str(landmark_model_path()))
@@ -108,8 +110,6 @@ def build_identity_table() -> dict:
 
 def write_identity_table(path: Path = IDENTITY_FILE) -> Path:
     """Recompute and store the identity table (needs dlib and its 68-point model file)."""
-    from ..utils.io import atomic_write_text
-
     table = build_identity_table()
     faces = table.pop("faces")
     head = json.dumps(table, indent=1, sort_keys=True)[:-2]  # one face a line keeps the file small

@@ -1,10 +1,10 @@
-"""SynthME: the embedded synthetic micro-expression dataset, laid out like CASME II's raw release.
+"""SynthME's generator: the embedded synthetic micro-expression dataset, laid out like CASME II's raw release.
 
 Why: CASME II, SAMM and CAS(ME)^3 are licence-gated, so every notebook, test and the main command
 run on this generated stand-in. It is deterministic (same profile and seed -> byte-identical
 files), cached under ``cache_dir()/synthme`` and written atomically. Results on it are synthetic.
 
-Layout (read by the CASME II reader with no special case)::
+Layout (``data`` reads it like any dataset, through ``data/datasets/synthme.py``, CASME II's reader)::
 
     <root>/CASME2-coding-synthme.csv       Subject, Filename, OnsetFrame, ApexFrame, OffsetFrame,
                                            Action Units, Estimated Emotion
@@ -12,8 +12,8 @@ Layout (read by the CASME II reader with no special case)::
     <root>/landmarks/subXX/<Filename>.npy  float32 (n_frames, 68, 2) ground-truth (x, y)
     <root>/synthme.json                    profile, seed, version, per-clip metadata, provenance
 
-Faces are real LFW identities (``synth_faces``); motion is AU-driven (``synth_motion``).
-Taught in notebook 01 (``01_data_and_preprocessing``).
+Faces are real LFW identities (``synth.faces``); motion is AU-driven (``synth.motion``).
+Taught in notebooks/01_data_and_preprocessing.ipynb, section "1 · What a micro-expression clip is".
 
 Measured (generator v4, seed 0, a 2-core machine shared with other jobs, load 4-6): ``quick``
 (8 subjects, 64 clips, 1,035 frames of 128 px, 5.1 MB) 6 s wall / 3 s CPU; ``casme2-like``
@@ -29,6 +29,7 @@ import io
 import json
 import multiprocessing
 import os
+import shutil
 import sys
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -41,9 +42,10 @@ import cv2
 import numpy as np
 
 from ..utils.io import atomic_directory, atomic_write_json, atomic_write_text
+from ..utils.names import unknown
 from ..utils.paths import cache_dir
-from .synth_faces import Appearance, random_appearance, render_neutral, usable_identities
-from .synth_motion import (
+from .faces import Appearance, random_appearance, render_neutral, usable_identities
+from .motion import (
     EMOTION_RECIPES,
     EMOTIONS,
     EYE_CORNERS,
@@ -57,6 +59,11 @@ from .synth_motion import (
     similarity,
     warp_frame,
 )
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory lock; the atomic rename still protects readers
+    fcntl = None
 
 GENERATOR_VERSION = 4  # bump whenever the bytes written for a (profile, seed) change
 SHEET_NAME = "CASME2-coding-synthme.csv"
@@ -132,12 +139,17 @@ def default_root(profile: str = "quick", seed: int = 0) -> Path:
     return cache_dir() / "synthme" / f"{profile}-seed{seed}-v{GENERATOR_VERSION}"
 
 
+def list_synth_profiles() -> list[str]:
+    """The SynthME profile names (data sizes), smallest first: ``["quick", "casme2-like"]``."""
+    return list(PROFILES)
+
+
 def get_profile(profile: str | SynthProfile) -> SynthProfile:
-    """Look a profile up by name; an unknown name lists the known ones."""
+    """Look a profile up by name; an unknown name raises ``SynthError`` listing the known ones."""
     if isinstance(profile, SynthProfile):
         return profile
     if profile not in PROFILES:
-        raise SynthError(f"unknown SynthME profile {profile!r}; choose one of {sorted(PROFILES)}")
+        raise unknown("SynthME profile", profile, list_synth_profiles(), error=SynthError)
     return PROFILES[profile]
 
 
@@ -355,7 +367,7 @@ def _write_dataset(out: Path, p: SynthProfile, seed: int, workers: int) -> None:
         "identities": [{"subject": f"sub{plan.subject:02d}", **asdict(plan.look)} for plan in plans],
         "provenance": (
             "Faces: scikit-image lfw_subset() (Labeled Faces in the Wild crops, 25x25 grey), placed, tinted and lit "
-            "per subject; neutral landmarks from dlib (tsfmicro_lite/data/synth_identities.json). Motion: AU-coded "
+            "per subject; neutral landmarks from dlib (tsfmicro_lite/synth/identities.json). Motion: AU-coded "
             "landmark moves interpolated by a Gaussian RBF and applied with cv2.remap, plus head translation/roll, "
             "blinks, sensor noise and illumination flicker. Synthetic data: not a stand-in for published results."
         ),
@@ -394,9 +406,7 @@ def is_complete(root: str | os.PathLike, profile: str | SynthProfile = "quick", 
 def _lock(root: Path) -> Iterator[None]:
     """Serialise generators of the same folder (two notebooks or test runs starting at once)."""
     root.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory lock; the atomic rename still protects readers
+    if fcntl is None:  # Windows
         yield
         return
     with open(root.parent / f".{root.name}.lock", "w") as handle:
@@ -413,8 +423,6 @@ def _lock(root: Path) -> Iterator[None]:
 
 def _remove_dead_partials(root: Path) -> None:
     """Delete ``.<name>.partial-*`` folders left by killed runs (safe: we hold this root's lock)."""
-    import shutil
-
     if os.name != "posix":
         return
     for stale in root.parent.glob(f".{root.name}.partial-*"):
@@ -430,6 +438,8 @@ def make_synthme(root: str | os.PathLike | None = None, profile: str = "quick", 
     unless ``force``. The tree is built in a hidden ``.partial`` sibling and renamed into place,
     so an interrupted run never looks finished. ``workers`` overrides the profile's process count;
     the bytes written do not depend on it.
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "1 · What a micro-expression clip is".
     """
     p = get_profile(profile)
     root = Path(root).expanduser() if root is not None else default_root(p.name, seed)
@@ -464,10 +474,10 @@ def make_synthme(root: str | os.PathLike | None = None, profile: str = "quick", 
 def manifest_table(root: str | os.PathLike):
     """Per-clip generation metadata of a SynthME folder as a DataFrame (class, AUs, amplitude, blink...).
 
-    This is the generator's own record (ground truth for notebook 01's plots); for training use
+    This is the generator's own record (ground truth for plots); for training use
     ``load_dataset("synthme")``, which reads the folder as a CASME II release.
     """
-    import pandas as pd
+    import pandas as pd  # lazy: generating SynthME does not need pandas, only this table does
 
     manifest = read_manifest(root)
     if manifest is None:

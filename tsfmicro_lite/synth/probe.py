@@ -3,8 +3,12 @@
 Why: a synthetic dataset is only useful if it is learnable but not trivially so. The class must
 live in the *motion* (apex - onset), never in what a face looks like at rest, otherwise a model
 could score by recognising identities or poses. A logistic regression on downsampled grey pixels,
-evaluated leave-one-subject-out, measures both. ``tests/test_synthetic.py`` pins the numbers and
-notebook 01 ("Is the signal in the motion?") can show them. Scores on SynthME are synthetic.
+evaluated leave-one-subject-out, measures both. ``tests/synth/test_probe.py`` pins the numbers.
+Scores on SynthME are synthetic.
+
+The probe does not decide which emotion is which class: it takes a class mapping (anything with
+``classes`` and ``label_of(emotion)``, e.g. ``tsfmicro_lite.data.get_mapping("synthme", 3)``), so the
+official mappings stay in one place (``data/datasets/``), one layer above this package.
 
 Measured (generator v4, 16x16 grey thumbnails, C=0.1, LOSO, balanced accuracy / UF1):
 - quick, seed 0, 3 classes (58 clips, 8 subjects): onset 0.25 / 0.26, apex 0.36 / 0.35,
@@ -21,14 +25,23 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
 
-from .mappings import get_mapping
-from .synthetic import MANIFEST_NAME
+from .generator import MANIFEST_NAME
 
 FEATURES = ("onset", "apex", "diff")
+
+
+class LabelMapping(Protocol):
+    """What the probe needs of a class mapping; ``tsfmicro_lite.data.ClassMapping`` is one."""
+
+    classes: tuple[str, ...]
+
+    def label_of(self, emotion: str) -> int | None:
+        """The label of a sheet emotion, or None when the task leaves it out."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +68,13 @@ def _grey(path: Path, size: int) -> np.ndarray:
     return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
 
 
-def probe_features(root: str | os.PathLike, classes: int = 3, size: int = 32) -> dict:
-    """Onset and apex grey thumbnails (N, size*size), labels and subjects of a SynthME folder."""
+def probe_features(root: str | os.PathLike, mapping: LabelMapping, size: int = 32) -> dict:
+    """Onset and apex grey thumbnails (N, size*size), labels and subjects of a SynthME folder.
+
+    ``mapping`` turns each clip's emotion into a label (clips it maps to None are left out).
+    """
     root = Path(root)
     manifest = json.loads((root / MANIFEST_NAME).read_text())
-    mapping = get_mapping("casme2", classes)
     onset, apex, labels, subjects = [], [], [], []
     for clip in manifest["clips"]:
         label = mapping.label_of(clip["emotion"])
@@ -74,19 +89,25 @@ def probe_features(root: str | os.PathLike, classes: int = 3, size: int = 32) ->
             "subjects": np.array(subjects), "classes": mapping.classes}
 
 
-def linear_probe(root: str | os.PathLike, feature: str = "diff", classes: int = 3, size: int = 32,
-                 C: float = 1.0, data: dict | None = None) -> ProbeResult:
-    """LOSO logistic regression on ``feature`` ("onset", "apex" or "diff" = apex - onset) pixels."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import balanced_accuracy_score, f1_score
-    from sklearn.model_selection import LeaveOneGroupOut
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    from threadpoolctl import threadpool_limits
+def linear_probe(root: str | os.PathLike, feature: str = "diff", mapping: LabelMapping | None = None,
+                 size: int = 32, C: float = 1.0, data: dict | None = None) -> ProbeResult:
+    """LOSO logistic regression on ``feature`` ("onset", "apex" or "diff" = apex - onset) pixels.
+
+    Pass ``mapping`` (features are computed) or ``data`` from :func:`probe_features` (reused).
+    """
+    from sklearn.linear_model import LogisticRegression  # lazy: scikit-learn is slow to import
+    from sklearn.metrics import balanced_accuracy_score, f1_score  # lazy: scikit-learn
+    from sklearn.model_selection import LeaveOneGroupOut  # lazy: scikit-learn
+    from sklearn.pipeline import make_pipeline  # lazy: scikit-learn
+    from sklearn.preprocessing import StandardScaler  # lazy: scikit-learn
+    from threadpoolctl import threadpool_limits  # lazy: only the probe pins BLAS threads
 
     if feature not in FEATURES:
         raise ValueError(f"linear_probe feature {feature!r} unknown; choose one of {FEATURES}")
-    data = data or probe_features(root, classes, size)
+    if data is None and mapping is None:
+        raise ValueError("linear_probe needs mapping= (e.g. tsfmicro_lite.data.get_mapping('synthme', 3)) "
+                         "or data= from probe_features()")
+    data = data or probe_features(root, mapping, size)
     x = data["apex"] - data["onset"] if feature == "diff" else data[feature]
     y, groups = data["labels"], data["subjects"]
     predictions = np.empty_like(y)

@@ -1,7 +1,7 @@
-"""``MicroExpressionDataset``: the (onset, motion, label) tensors the models receive (notebook 01, "What the model receives").
+"""``MicroExpressionDataset``: the (onset, motion, label) tensors the models receive, from prepared clips.
 
 It reads a :class:`~tsfmicro_lite.preprocess.pipeline.PreparedClips` (aligned uint8 crops, made once and
-cached by ``prepare``), and per sample:
+cached by ``prepare``), and per sample (it lives in ``preprocess`` because it applies ``augment``):
 
 1. optionally (training only, ``pair_search=True``) re-selects the onset/apex pair among the aligned
    candidate frames that ``prepare(..., PrepConfig(keep_candidates=True))`` stored: the official
@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from ..preprocess.augment import JointAugment, select_frame_pair
+from .augment import JointAugment, select_frame_pair
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -29,7 +29,10 @@ MOTION_CHANNELS = {"diff": 3, "flow": 2, "strain": 1}
 
 
 def normalise(frame: np.ndarray) -> torch.Tensor:
-    """uint8 (S, S, 3) RGB → float32 (3, S, S), ImageNet-normalised (as the official per-image transform)."""
+    """uint8 (S, S, 3) RGB → float32 (3, S, S), ImageNet-normalised (as the official per-image transform).
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "5 · What the model receives".
+    """
     x = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).float() / 255.0
     mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
@@ -51,6 +54,8 @@ class MicroExpressionDataset(Dataset):
     when the model's ``img_size`` differs from the prepared crops. ``seed`` gives the augmentation its own
     ``torch.Generator`` (a reproducible sequence of draws with ``num_workers=0``, as the official loader);
     without it the global torch RNG is used, which ``seed_everything`` controls.
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "5 · What the model receives".
     """
 
     def __init__(self, prepared, indices: Sequence[int] | None = None, train: bool = False,

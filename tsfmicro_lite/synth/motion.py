@@ -7,7 +7,8 @@ displacement field over the whole frame, and ``cv2.remap`` applies it (one dense
 not a piecewise-affine mesh). Head motion is a similarity transform applied on top, to the
 image and to the ground-truth landmarks alike.
 
-Taught in notebook 01 (``01_data_and_preprocessing``, "How a synthetic micro-expression is made").
+Used in notebook 01, sections "3 · Why ONE transform per clip" and "6 · A real face through the same
+pipeline", through ``preprocess.demo.micro_expression_frames`` (the astronaut's synthetic smile).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import functools
 import cv2
 import numpy as np
 
-from .synth_faces import SIDE
+from .faces import SIDE
 
 # AU -> list of (landmark indices, outward, upward) in units of the clip's apex amplitude.
 # "outward" points away from the face midline (mirrored per side), "upward" is towards the brows.

@@ -7,18 +7,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..data import DatasetError, list_datasets, load_dataset
+from ..preprocess.faces import FaceNotFoundError, FrameReadError
+from ..preprocess.pipeline import PrepConfig, prepare
+from ..synth import list_synth_profiles, make_synthme
+
+__all__ = ["register"]
+
 
 def _prepare(args: argparse.Namespace) -> int:
-    from ..data import DatasetError, load_dataset
-    from .faces import FaceNotFoundError, FrameReadError
-    from .pipeline import PrepConfig, prepare
-
     try:
         root = args.root
         if args.dataset == "synthme" and root is None:
-            from ..data import make_synthme
-
-            root = make_synthme(profile=args.profile)
+            root = make_synthme(profile=args.synth_profile)
         df = load_dataset(args.dataset, root, classes=args.classes, sheet=args.sheet)
         config = PrepConfig(size=args.size, margin=args.margin, detector=args.detector, upsample=args.upsample,
                             motion=args.motion, flow_method=args.flow_method, keep_candidates=args.keep_candidates,
@@ -35,9 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``tsfmicro prepare``."""
     p = subparsers.add_parser("prepare", help="detect, align and crop every clip's onset/apex (cached)",
                               description=__doc__)
-    p.add_argument("--dataset", required=True, help="synthme | casme2 | samm | casme3")
+    p.add_argument("--dataset", required=True, help=" | ".join(list_datasets()))
     p.add_argument("--root", type=Path, default=None, help="dataset folder (synthme: optional, generated)")
-    p.add_argument("--profile", default="quick", help="synthme profile when --root is not given")
+    p.add_argument("--synth-profile", "--profile", dest="synth_profile", default="quick",
+                   choices=list_synth_profiles(), help="SynthME data size when --root is not given")
     p.add_argument("--classes", type=int, default=3)
     p.add_argument("--sheet", type=Path, default=None, help="annotation sheet, if not found by name")
     p.add_argument("--size", type=int, default=224, help="side of the aligned crops (paper: 224)")

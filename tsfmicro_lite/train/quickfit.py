@@ -1,4 +1,4 @@
-"""A minimal training loop to compare variants in seconds (notebook 05), not the kit's trainer.
+"""A minimal training loop to compare variants in seconds (notebook 05), not the kit's LOSO trainer.
 
 It reuses the trainer's ``optimization_step`` and ``predict``, and leaves out everything else.
 
@@ -15,12 +15,17 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from .. import metrics
-from ..train.trainer import optimization_step, predict, to_device
 from ..utils.seed import seed_everything
+from .trainer import optimization_step, predict, to_device
+
+__all__ = ["evaluate", "quick_fit"]
 
 
 def evaluate(model: nn.Module, loader: DataLoader, device: torch.device | str = "cpu") -> dict[str, float]:
-    """Loss, accuracy and UF1 of ``model`` on ``loader`` (eval mode), with the trainer's ``predict``."""
+    """Loss, accuracy and UF1 of ``model`` on ``loader`` (eval mode), with the trainer's ``predict``.
+
+    Taught in notebooks/05_fusion_variants.ipynb, section "4. A short training of every variant (SynthME, synthetic)".
+    """
     y_true = [int(y) for _, _, labels in loader for y in labels]
     y_pred, loss = predict(model, loader, torch.device(device))
     return {"loss": loss, "acc": metrics.accuracy(y_true, y_pred), "uf1": metrics.uf1(y_true, y_pred)}
@@ -30,7 +35,10 @@ def quick_fit(model: nn.Module, train_set: Dataset, val_set: Dataset, epochs: in
               weight_decay: float = 0.05, batch_size: int = 16, seed: int = 0,
               device: torch.device | str = "cpu") -> dict[str, list[float]]:
     """Train ``model`` for ``epochs`` and return per-epoch ``train_loss``, ``val_loss``, ``val_acc``, ``val_uf1``,
-    ``seconds``. Deterministic on CPU for a given ``seed`` (shuffling uses its own generator)."""
+    ``seconds``. Deterministic on CPU for a given ``seed`` (shuffling uses its own generator).
+
+    Taught in notebooks/05_fusion_variants.ipynb, section "4. A short training of every variant (SynthME, synthetic)".
+    """
     seed_everything(seed)
     model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)

@@ -1,12 +1,14 @@
-"""``tsfmicro train | evaluate | reproduce``: LOSO from the shell, the same code as notebooks 06/07.
+"""``tsfmicro train``, ``evaluate`` and ``reproduce``: LOSO from the shell, the same code as notebooks 06/07.
 
 Examples::
 
     tsfmicro train --dataset synthme --classes 3 --variant late --profile quick --out runs/
     tsfmicro train --dataset casme2 --root ~/data/CASME2 --classes 5 --variant all --profile full \\
                    --protocol paper --device cuda --out runs/
-    tsfmicro evaluate --run runs/synthme-c3-late-quick --protocol paper
+    tsfmicro evaluate --run runs/synthme-c3-late-quick-micro-<hash> --protocol paper
     tsfmicro reproduce --dataset synthme --profile quick --out runs/
+
+``train`` prints each run folder (named by ``train.runs.run_dir``); re-running the command resumes it.
 """
 from __future__ import annotations
 
@@ -14,11 +16,33 @@ import argparse
 import sys
 from pathlib import Path
 
-PROTOCOL_CHOICES = ("honest", "paper", "both")
+import matplotlib
+
+from ..data import DatasetError, get_mapping, list_datasets
+from ..models import list_presets, list_variants
+from ..train.loso import evaluate_run
+from ..train.profiles import get_profile, list_profiles
+from ..train.protocol import PROTOCOLS
+from ..train.reproduce import (
+    comparison_table,
+    model_input_size,
+    prepare_task,
+    reproduce,
+    resolve_variants,
+    train_variant,
+)
+from ..train.runs import run_dir
+from ..utils.device import resolve_device
+from ..utils.io import atomic_path, atomic_write_text
+from ..viz.training import plot_run
+
+__all__ = ["register", "PROTOCOL_CHOICES"]
+
+PROTOCOL_CHOICES = (*PROTOCOLS, "both")
 
 
 def _protocols(value: str) -> tuple[str, ...]:
-    return ("honest", "paper") if value == "both" else (value,)
+    return tuple(PROTOCOLS) if value == "both" else (value,)
 
 
 def _fail(message: str) -> int:
@@ -27,19 +51,21 @@ def _fail(message: str) -> int:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", default="synthme", choices=["synthme", "casme2", "samm", "casme3"])
+    p.add_argument("--dataset", default="synthme", choices=list_datasets())
     p.add_argument("--root", type=Path, default=None, help="dataset folder (synthme: optional, generated)")
     p.add_argument("--classes", type=int, default=3, help="class set (CASME II/SAMM 3|5, CAS(ME)^3 4|7)")
-    p.add_argument("--variant", default="late", help="early | t2s | s2t | late | temporal_only | spatial_only | all")
+    p.add_argument("--variant", default="late", help=" | ".join([*list_variants(), "all"]))
     p.add_argument("--protocol", default="honest", choices=PROTOCOL_CHOICES,
                    help="honest (default: epoch fixed in advance) | paper (best epoch on the test subject, "
                         "OPTIMISTIC) | both (one training run, both selections)")
     p.add_argument("--honest-mode", default=None, choices=["fixed", "inner_val"],
                    help="honest protocol: fixed epoch budget (default) or early stop on 2 inner validation "
                         "subjects drawn from the training side")
-    p.add_argument("--profile", default="quick", choices=["quick", "full"],
-                   help="quick = tiny preset, few epochs, CPU minutes; full = the official recipe (GPU)")
-    p.add_argument("--preset", default=None, help="model preset (paper | small | tiny); default: the profile's")
+    p.add_argument("--profile", default="quick", choices=list_profiles(),
+                   help="training recipe: " + "; ".join(f"{name} = {get_profile(name).model_preset} preset"
+                                                       for name in list_profiles())
+                        + " (quick: few epochs, CPU minutes; full: the official recipe, GPU)")
+    p.add_argument("--preset", default=None, choices=list_presets(), help="model preset; default: the profile's")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--lr", type=float, default=None)
@@ -54,11 +80,6 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def _setup(args: argparse.Namespace):
     """Validate cheap things first (device, variant, class count), then load and prepare the data."""
-    from ..data.mappings import get_mapping
-    from ..utils.device import resolve_device
-    from .profiles import get_profile
-    from .reproduce import model_input_size, prepare_task, resolve_variants
-
     resolve_device(args.device)
     variants = resolve_variants(args.variant)
     get_mapping(args.dataset, args.classes)
@@ -75,42 +96,31 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from ..data.errors import DatasetError
-    from .reproduce import train_variant
-
     try:
         variants, profile, data = _setup(args)
     except (ValueError, RuntimeError, DatasetError, FileNotFoundError) as exc:
         return _fail(str(exc))
     protocols = _protocols(args.protocol)
     for variant in variants:
-        run_dir = args.out / f"{args.dataset}-c{args.classes}-{variant}-{profile.name}"
-        print(f"== {variant}: run folder {run_dir} (re-run the same command to resume)")
+        folder = run_dir(args.out, args.dataset, args.classes, variant, profile, data, args.preset)
+        print(f"== {variant}: run folder {folder} (re-run the same command to resume)")
         res = train_variant(data, variant, dataset=args.dataset, classes=args.classes, profile=profile,
-                            protocols=protocols, out_dir=run_dir, preset=args.preset,
+                            protocols=protocols, out_dir=folder, preset=args.preset,
                             paper_lists=args.paper_lists, max_folds=args.max_folds, **_overrides(args))
-        _save_plot(res, run_dir)
+        _save_plot(res, folder)
         print(res.summary())
     return 0
 
 
-def _save_plot(res, run_dir: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from ..viz.training import plot_run
-
+def _save_plot(res, folder: Path) -> None:
+    matplotlib.use("Agg")  # a file, never a window
     fig = plot_run(res.results, res.predictions)
-    from ..utils.io import atomic_path
-
-    with atomic_path(run_dir / "scores.png") as tmp:
+    with atomic_path(folder / "scores.png") as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    print(f"plot: {run_dir / 'scores.png'}")
+    print(f"plot: {folder / 'scores.png'}")
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .loso import evaluate_run
-
     try:
         res = evaluate_run(args.run, _protocols(args.protocol))
     except (ValueError, FileNotFoundError) as exc:
@@ -121,10 +131,6 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from ..data.errors import DatasetError
-    from ..utils.io import atomic_write_text
-    from .reproduce import comparison_table, reproduce
-
     try:
         variants, profile, data = _setup(args)
     except (ValueError, RuntimeError, DatasetError, FileNotFoundError) as exc:
@@ -140,6 +146,7 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``tsfmicro train``, ``tsfmicro evaluate`` and ``tsfmicro reproduce``."""
     train = subparsers.add_parser("train", help="LOSO training + evaluation of one variant (or all)")
     _common(train)
     train.set_defaults(func=_train)

@@ -1,12 +1,14 @@
-"""`tsfmicro assignments build|grade`: student notebooks from solutions, and grading a folder."""
+"""``tsfmicro assignments build`` and ``grade``: student notebooks from solutions, and grading a folder."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+__all__ = ["register"]
+
 
 def _build(args: argparse.Namespace) -> int:
-    from .build import build
+    from ..assignments.build import build  # lazy: nbformat and the checks cost ~3 s; `tsfmicro --help` stays fast
 
     results = build(args.assignment or None, check_only=args.check)
     for r in results:
@@ -19,7 +21,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from .grade import grade_folder
+    from ..assignments.grade import grade_folder  # lazy: as in _build
 
     out = Path(args.out or Path(args.submissions) / "_grades")
     try:

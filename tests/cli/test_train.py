@@ -1,0 +1,68 @@
+"""``tsfmicro train | evaluate | reproduce`` (tsfmicro_lite.cli.train): errors, choices, a run and its re-score."""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+import torch
+
+from tsfmicro_lite.cli import build_parser
+from tsfmicro_lite.cli import main as cli
+from tsfmicro_lite.data import list_datasets
+from tsfmicro_lite.models import list_presets, list_variants
+from tsfmicro_lite.train.profiles import get_profile, list_profiles
+from tsfmicro_lite.train.reproduce import model_input_size, prepare_task
+from tsfmicro_lite.train.runs import run_dir
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["train", "--variant", "latte"], "unknown variant 'latte'\\. Did you mean 'late'\\?"),
+    (["train", "--classes", "4"], "has no 4-class task; valid: 3 or 5"),
+    (["train", "--dataset", "casme2"], "needs --root"),
+    (["train", "--dataset", "casme2", "--root", "/nonexistent/casme2"], "/nonexistent/casme2"),
+    (["evaluate", "--run", "/nonexistent/run"], "not a tsfmicro run folder"),
+])
+def test_cli_errors(argv, match, capsys):
+    assert cli(argv) == 2
+    err = capsys.readouterr().err
+    assert re.search(match, err), err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown where no GPU exists")
+def test_cli_gpu_where_none(capsys):
+    assert cli(["train", "--device", "cuda"]) == 2
+    assert "sees no CUDA GPU" in capsys.readouterr().err
+
+
+def _option(command: str, option: str):
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    return next(a for a in sub.choices[command]._actions if option in a.option_strings)
+
+
+@pytest.mark.parametrize("command", ["train", "reproduce"])
+def test_choices_come_from_the_registries(command):
+    assert list(_option(command, "--dataset").choices) == list_datasets()
+    assert list(_option(command, "--profile").choices) == list_profiles()
+    assert list(_option(command, "--preset").choices) == list_presets()
+    assert _option(command, "--variant").help == " | ".join([*list_variants(), "all"])
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--profile", "quik"])
+
+
+@pytest.mark.slow
+def test_cli_train_then_evaluate_on_synthme(tmp_path, capsys):
+    out = tmp_path / "runs"
+    assert cli(["train", "--variant", "late", "--max-folds", "1", "--epochs", "1", "--protocol", "both",
+                "--device", "cpu", "--out", str(out)]) == 0
+    prof = get_profile("quick")
+    run = run_dir(out, "synthme", 3, "late", prof,
+                  prepare_task("synthme", classes=3, size=model_input_size(prof), profile=prof))
+    assert f"run folder {run}" in capsys.readouterr().out
+    table = pd.read_csv(run / "results.csv")
+    assert set(table["protocol"]) == {"honest", "paper"} and (table["data_kind"] == "synthetic").all()
+    assert (run / "scores.png").exists() and (run / "checkpoints" / "fold_00.pt").exists()
+    assert cli(["train", "--variant", "late", "--max-folds", "1", "--epochs", "1", "--protocol", "both",
+                "--device", "cpu", "--out", str(out)]) == 0
+    assert "resumed from disk" in capsys.readouterr().out
+    assert cli(["evaluate", "--run", str(run), "--protocol", "paper"]) == 0
