@@ -1,99 +1,256 @@
-"""Training throughput of a TSFmicro model: samples/s of forward + backward + AdamW step.
+"""Training throughput of a TSFmicro model: data time and step time per batch, each speed-up against the
+faithful fp32 eager path measured in the same run.
 
-    python benchmarks/train_step.py                       # full model (late, paper preset, 224 px)
-    python benchmarks/train_step.py --cpu-batch 4 --gpu-batch 32 --variant late --preset paper
+    python benchmarks/train_step.py                                  # late / paper preset (224 px), CPU batch 2
+    python benchmarks/train_step.py --preset tiny --cpu-batch 8 --allocator compare
+    python benchmarks/train_step.py --skip-cpu --gpu-batch 32        # on a GPU machine: fp32 vs AMP vs compile
 
-On CPU: fp32 at a small batch (so it ends). On CUDA (when present): fp32 vs AMP (bf16 where
-supported, else fp16 with a grad scaler) at the official batch of 32, with peak memory. Ratios are
-between settings measured in this same run; absolute numbers depend on the machine and its load.
-Notebook 06 ("Where CPU time goes") quotes the output.
+Step time = forward + cross-entropy + backward + AdamW on a fixed batch (``trainer.optimization_step``,
+the one the trainer runs). Settings (each a fresh model with the same seed, timed round-robin so machine
+load hits them alike; the reported time is each setting's median over rounds):
+
+* ``fp32 eager``: the faithful path (official precision, default allocator in this process);
+* ``+channels_last``, ``+fused AdamW``, ``+both``: exact up to float rounding;
+* ``bf16 autocast`` (CPU: opt-in; GPU: ``AMP``), ``AMP + compile`` (GPU, ``--compile``).
+
+Data time = building one batch: the per-sample ``DataLoader`` path (normalise + joint augmentation per
+clip, main process) against the device-side pipeline (``preprocess.batched``), on random uint8 crops.
+``--allocator compare`` re-runs the fp32 rows in two child processes, glibc's default malloc against
+``MALLOC_MMAP_MAX_=0`` / ``MALLOC_TRIM_THRESHOLD_`` (``utils.allocator``), because glibc reads them at start-up.
+Absolute numbers depend on the machine and its load; the ratios are what the kit keeps or drops a flag by.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import statistics
+import subprocess
 import sys
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tsfmicro_lite.models import build_model, count_parameters  # noqa: E402
-from tsfmicro_lite.train.trainer import autocast_dtype, optimization_step  # noqa: E402
+from tsfmicro_lite.preprocess.augment import JointAugment  # noqa: E402
+from tsfmicro_lite.preprocess.batched import device_batches  # noqa: E402
+from tsfmicro_lite.preprocess.dataset import MicroExpressionDataset  # noqa: E402
+from tsfmicro_lite.train.trainer import (  # noqa: E402
+    TrainConfig,
+    autocast_dtype,
+    make_loader,
+    make_optimizer,
+    optimization_step,
+    precision_name,
+)
+from tsfmicro_lite.utils.allocator import ALLOCATOR_ENV  # noqa: E402
 from tsfmicro_lite.utils.benchmark import device_label, time_fn  # noqa: E402
 
+CPU_SETTINGS = {   # name -> (amp, channels_last, fused AdamW, compile)
+    "fp32 eager": ("off", False, False, False),
+    "+channels_last": ("off", True, False, False),
+    "+fused AdamW": ("off", False, True, False),
+    "+both": ("off", True, True, False),
+    "bf16 autocast": ("bf16", True, True, False),
+}
+GPU_SETTINGS = {
+    "fp32 eager": ("off", False, False, False),
+    "+channels_last +fused": ("off", True, True, False),
+    "AMP (bf16)": ("bf16", True, True, False),
+    "AMP + compile": ("bf16", True, True, True),
+}
 
-def step_fn(model, batch: int, size: int, num_classes: int, device: torch.device, amp: str):
-    """One optimisation step on a fixed random batch (the data loader is not part of the timing)."""
-    onset = torch.randn(batch, 3, size, size, device=device)
-    motion = 0.05 * torch.randn(batch, 3, size, size, device=device)
-    label = torch.randint(0, num_classes, (batch,), device=device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=0.6)
+
+def make_step(variant: str, preset: str, classes: int, batch: int, device: torch.device, amp: str,
+              channels_last: bool, fused: bool, compile_model: bool = False):
+    """One optimisation step on a fixed random batch, set up as the trainer sets it up."""
+    torch.manual_seed(0)
+    model = build_model(variant, classes, preset).to(device)
+    size = model.config.img_size
+    cfg = TrainConfig(amp=amp, channels_last=channels_last, fused_adamw=fused, device=str(device))
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer, _ = make_optimizer(model, cfg)
+    runner = torch.compile(model) if compile_model else model
+    g = torch.Generator().manual_seed(1)
+    onset = torch.randn(batch, 3, size, size, generator=g).to(device)
+    motion = (0.05 * torch.randn(batch, 3, size, size, generator=g)).to(device)
+    if channels_last:
+        onset, motion = (t.contiguous(memory_format=torch.channels_last) for t in (onset, motion))
+    label = torch.randint(0, classes, (batch,), generator=g).to(device)
     dtype = autocast_dtype(device, amp)
     scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
     model.train()
 
     def step():
-        optimization_step(model, optimizer, onset, motion, label, device, dtype, scaler)
+        return optimization_step(runner, optimizer, onset, motion, label, device, dtype, scaler)
 
-    return step, (str(dtype).replace("torch.", "") if dtype else "fp32")
+    return step, precision_name(dtype), size
+
+
+def time_settings(settings: dict, args, device: torch.device, batch: int, rounds: int) -> list[dict]:
+    """Each setting timed ``rounds`` times, round-robin; the median step time per setting."""
+    steps = {}
+    for name, (amp, cl, fused, comp) in settings.items():
+        if amp == "bf16" and device.type == "cpu" and not args.cpu_bf16:
+            continue
+        t0 = time.perf_counter()
+        step, precision, size = make_step(args.variant, args.preset, args.classes, batch, device, amp, cl, fused,
+                                          comp)
+        step()   # warm-up (and, with compile, the compilation)
+        steps[name] = (step, precision, size, time.perf_counter() - t0)
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    peaks: dict[str, float | None] = {}
+    for _ in range(rounds):
+        for name, (step, *_rest) in steps.items():
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            t = time_fn(step, device=device, warmup=0, min_time_s=args.min_time / rounds, min_repeats=1)
+            times[name].append(t.mean_s)
+            peaks[name] = t.peak_mem_mb
+    rows = []
+    for name, (step, precision, size, setup_s) in steps.items():
+        rows.append({"setting": name, "device": device_label(device), "precision": precision, "batch": batch,
+                     "size": size, "step_s": statistics.median(times[name]), "rounds": len(times[name]),
+                     "samples_s": batch / statistics.median(times[name]), "peak_mb": peaks[name],
+                     "setup_s": setup_s})
+    return rows
+
+
+def fake_prepared(n: int, size: int, seed: int = 0) -> SimpleNamespace:
+    """Random uint8 onset/apex crops with the fields ``MicroExpressionDataset`` reads (no faces needed)."""
+    rng = np.random.default_rng(seed)
+    onset = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+    apex = np.clip(onset.astype(np.int16) + rng.integers(-3, 4, onset.shape), 0, 255).astype(np.uint8)
+
+    class Prepared(SimpleNamespace):
+        def __len__(self) -> int:
+            return len(self.labels)
+
+    return Prepared(onset=onset, apex=apex, labels=np.arange(n) % 5, classes=list("abcde"),
+                    datasets=np.array(["casme2"] * n), flow=None, strain=None, onset_candidates=None, size=size)
+
+
+def data_times(batch: int, size: int, device: torch.device, batches: int = 3) -> dict[str, float]:
+    """Seconds per batch to build ``(onset, motion, label)`` on ``device``: per-sample loader vs device pipeline."""
+    prepared = fake_prepared(batch * batches, size)
+    ds = MicroExpressionDataset(prepared, None, train=True, augment=JointAugment.for_task("casme2", 5))
+    out = {}
+    loader = make_loader(ds, batch, shuffle=True, seed=0, device=device)
+    t0 = time.perf_counter()
+    for b in loader:
+        tuple(t.to(device) for t in b)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    out["loader (per sample, main process)"] = (time.perf_counter() - t0) / len(loader)
+    t0 = time.perf_counter()
+    dev = device_batches(ds, batch, shuffle=True, seed=0, device=device)   # includes the one-off upload
+    for _ in dev:
+        pass
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    out["device pipeline (batched)"] = (time.perf_counter() - t0) / len(dev)
+    return out
+
+
+def print_rows(rows: list[dict], data: dict[str, float] | None) -> None:
+    base = rows[0]["step_s"] if rows else 1.0
+    print(f"{'setting':<24} {'device':<30} {'prec':<5} {'batch':>5} {'px':>4} {'step (s)':>9} {'samples/s':>10} "
+          f"{'vs fp32 eager':>13} {'peak MB':>8}")
+    for r in rows:
+        peak = f"{r['peak_mb']:.0f}" if r["peak_mb"] is not None else "n/a"
+        print(f"{r['setting']:<24} {r['device']:<30} {r['precision']:<5} {r['batch']:>5} {r['size']:>4} "
+              f"{r['step_s']:>9.3f} {r['samples_s']:>10.2f} {base / r['step_s']:>12.2f}x {peak:>8}")
+    if data:
+        step = rows[0]["step_s"] if rows else float("nan")
+        for name, seconds in data.items():
+            print(f"data time per batch, {name:<36} {seconds * 1e3:8.1f} ms  "
+                  f"({seconds / (seconds + step):.0%} of data + fp32 step)")
+
+
+def _allocator_compare(argv: list[str]) -> None:
+    """The fp32 rows in two fresh processes: glibc's default malloc, then the kit's settings."""
+    results = {}
+    for label, extra in (("default glibc malloc", {}), ("MALLOC_MMAP_MAX_=0 + TRIM_THRESHOLD", ALLOCATOR_ENV)):
+        env = {k: v for k, v in os.environ.items() if k not in ALLOCATOR_ENV}
+        env.update(extra)
+        env["TSFMICRO_ALLOCATOR"] = "tuned" if extra else "default"
+        out = subprocess.run([sys.executable, __file__, *argv, "--allocator", "child", "--json"], env=env,
+                             capture_output=True, text=True, check=True).stdout
+        results[label] = json.loads(out.strip().splitlines()[-1])
+    print("\nallocator (fresh process each; same settings):")
+    base = None
+    for label, rows in results.items():
+        for r in rows:
+            base = base or r["step_s"]
+            print(f"  {label:<38} {r['setting']:<16} step {r['step_s']:.3f} s  ({base / r['step_s']:.2f}x the default "
+                  "malloc fp32 eager)")
 
 
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--variant", default="late")
     ap.add_argument("--preset", default="paper")
     ap.add_argument("--classes", type=int, default=5)
     ap.add_argument("--cpu-batch", type=int, default=2)
     ap.add_argument("--gpu-batch", type=int, default=32)
-    ap.add_argument("--min-time", type=float, default=3.0, help="seconds of timed steps per setting")
-    ap.add_argument("--threads", default=str(torch.get_num_threads()),
-                    help="comma-separated CPU thread counts to compare, e.g. 1,2 (default: torch's)")
+    ap.add_argument("--min-time", type=float, default=6.0, help="seconds of timed steps per setting")
+    ap.add_argument("--rounds", type=int, default=3, help="round-robin passes over the settings")
+    ap.add_argument("--cpu-bf16", action="store_true", help="add the opt-in bf16 autocast row on CPU")
+    ap.add_argument("--compile", action="store_true", help="GPU: add the AMP + torch.compile row")
     ap.add_argument("--skip-cpu", action="store_true")
+    ap.add_argument("--threads", default=None,
+                    help="comma-separated CPU thread counts, e.g. 1,2: the fp32 eager row at each (default: torch's)")
+    ap.add_argument("--allocator", default="default", choices=["default", "tuned", "compare", "child"],
+                    help="compare: the fp32 rows in two child processes, default malloc vs the kit's settings")
+    ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
-    rows = []
-    settings = []
+    if args.allocator == "compare":
+        child = [a for a in argv if a != "--allocator" and a != "compare"]
+        _allocator_compare(child)
+        return 0
+    if args.allocator == "tuned":
+        from tsfmicro_lite.utils.allocator import tune_this_process  # lazy: only this option changes malloc
+
+        print(f"allocator tuned in this process (mallopt): {tune_this_process()}")
+    rows, data = [], None
     if not args.skip_cpu:
-        settings += [(torch.device("cpu"), "off", args.cpu_batch, int(n)) for n in args.threads.split(",")]
+        cpu = torch.device("cpu")
+        settings = CPU_SETTINGS if args.allocator != "child" else {k: CPU_SETTINGS[k] for k in ("fp32 eager", "+both")}
+        if args.threads and args.allocator != "child":
+            default_threads = torch.get_num_threads()
+            for n in [int(t) for t in args.threads.split(",")]:
+                torch.set_num_threads(n)
+                for r in time_settings({"fp32 eager": CPU_SETTINGS["fp32 eager"]}, args, cpu, args.cpu_batch,
+                                       args.rounds):
+                    rows.append({**r, "setting": f"fp32 eager, {n} thread{'s' * (n > 1)}"})
+            torch.set_num_threads(default_threads)
+        rows += time_settings(settings, args, cpu, args.cpu_batch, args.rounds)
+        if args.allocator != "child":
+            data = data_times(args.cpu_batch, rows[0]["size"], cpu)
+    if args.json:
+        print(json.dumps(rows))
+        return 0
     if torch.cuda.is_available():
-        settings += [(torch.device("cuda"), "off", args.gpu_batch, None),
-                     (torch.device("cuda"), "auto", args.gpu_batch, None)]
+        gpu = torch.device("cuda")
+        settings = {k: v for k, v in GPU_SETTINGS.items() if args.compile or not v[3]}
+        gpu_rows = time_settings(settings, args, gpu, args.gpu_batch, args.rounds)
+        print_rows(gpu_rows, data_times(args.gpu_batch, gpu_rows[0]["size"], gpu))
     else:
-        print("no CUDA GPU visible: GPU fp32 / AMP rows skipped (run this on a GPU machine for them).")
-    default_threads = torch.get_num_threads()
-    for device, amp, batch, threads in settings:
-        torch.set_num_threads(threads or default_threads)
-        torch.manual_seed(0)
-        model = build_model(args.variant, args.classes, args.preset).to(device)
-        size = model.config.img_size
-        if device.type == "cuda":
-            torch.backends.cudnn.benchmark = True
-        step, precision = step_fn(model, batch, size, args.classes, device, amp)
-        t = time_fn(step, device=device, warmup=1 if device.type == "cpu" else 3, min_time_s=args.min_time,
-                    min_repeats=2)
-        rows.append({"device": device_label(device), "precision": precision, "batch": batch, "size": size,
-                     "step_s": t.mean_s, "std_s": t.std_s, "n": t.repeats, "samples_s": batch / t.mean_s,
-                     "peak_mb": t.peak_mem_mb})
-        del model
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
+        print("no CUDA GPU visible: GPU rows skipped (not measured on a GPU yet; run this on a GPU machine).")
     params = count_parameters(build_model(args.variant, args.classes, args.preset))
     print(f"\n{args.variant} / {args.preset} preset, {args.classes} classes, {params / 1e6:.2f} M parameters; "
-          f"forward + backward + AdamW step, torch {torch.__version__}")
-    base = rows[0]["samples_s"] if rows else 1.0
-    print(f"{'device':<34} {'prec':<8} {'batch':>5} {'px':>4} {'step (s)':>14} {'samples/s':>10} "
-          f"{'vs first':>8} {'peak MB':>8}")
-    for r in rows:
-        peak = f"{r['peak_mb']:.0f}" if r["peak_mb"] is not None else "n/a"
-        print(f"{r['device']:<34} {r['precision']:<8} {r['batch']:>5} {r['size']:>4} "
-              f"{r['step_s']:>7.3f}±{r['std_s']:<6.3f} {r['samples_s']:>10.2f} {r['samples_s'] / base:>7.1f}x "
-              f"{peak:>8}")
-    gpu = [r for r in rows if r["device"].startswith("GPU")]
-    if len(gpu) == 2:
-        print(f"AMP ({gpu[1]['precision']}) / fp32 on {gpu[0]['device']}: "
-              f"{gpu[1]['samples_s'] / gpu[0]['samples_s']:.2f}x samples/s, "
-              f"{gpu[1]['peak_mb'] / gpu[0]['peak_mb']:.2f}x peak memory")
+          f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads; medians of {args.rounds} "
+          "round-robin rounds")
+    if rows:
+        print_rows(rows, data)
     return 0
 
 

@@ -1,6 +1,8 @@
 """assignments/build.py: student notebooks are up to date and generated from the solutions' markers."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
 import pytest
 
@@ -47,3 +49,31 @@ def test_student_version_clears_markdown_answers_and_records_source():
     assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
     assert B.MD_ANSWER in text
     assert stu.metadata["tsfmicro_assignment"]["id"] == "A4"
+
+
+def test_solutions_are_outside_the_student_folder_and_the_package():
+    sol, stu = B.solutions_dir().resolve(), B.assignments_dir().resolve()
+    pkg = Path(B.__file__).resolve().parents[1]
+    assert stu not in sol.parents and sol != stu and pkg not in sol.parents
+    assert not list(stu.rglob("*solution*")), "a solutions folder is back in the student folder"
+
+
+def test_release_writes_only_what_students_get(tmp_path: Path):
+    from tsfmicro_lite.cli import main
+
+    assert main(["assignments", "release", str(tmp_path / "handout")]) == 0
+    files = sorted(p.name for p in (tmp_path / "handout").iterdir())
+    assert files == sorted([a.filename for a in ASSIGNMENTS] + ["README.md"])
+    text = "".join((tmp_path / "handout" / f).read_text() for f in files)
+    assert "BEGIN SOLUTION" not in text and "For instructors" not in text and "For students" in text
+
+
+def test_build_from_an_instructors_own_variants(tmp_path: Path):
+    src, dst = tmp_path / "mine", tmp_path / "out"
+    src.mkdir()
+    sol = nbformat.read(B.solutions_dir() / "A4_evaluation.ipynb", as_version=4)
+    sol.cells[0].source += "\n\nCourse variant 2026."
+    nbformat.write(sol, src / "A4_evaluation.ipynb")
+    results = B.build(src=src, dst=dst)
+    assert [r.student for r in results] == [dst / "A4_evaluation.ipynb"]
+    assert "Course variant 2026." in (dst / "A4_evaluation.ipynb").read_text()

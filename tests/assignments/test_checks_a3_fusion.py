@@ -18,3 +18,21 @@ def test_an_unknown_variant_is_a_failed_result_in_the_kits_wording():
     assert not r.passed and r.score == 0.0
     assert r.message.startswith("unknown fusion variant 's2tt'. Did you mean 's2t'? Expected one of: late")
     assert "VARIANT" in r.message
+
+
+def test_a_swapped_h_and_w_gets_its_own_hint():
+    from torch import nn
+
+    class Swapped(nn.Module):
+        def __init__(self, temporal, spatial, upsample, head):
+            super().__init__()
+            self.temporal, self.spatial, self.upsample, self.head = temporal, spatial, upsample, head
+
+        def forward(self, onset, motion):
+            x = self.temporal.stem(motion) + self.upsample(self.spatial(onset)).permute(0, 3, 2, 1)
+            for stage in self.temporal.stages:
+                x = stage(x)
+            return self.head(x)
+
+    r = check.fusion_variant(Swapped, variant="s2t", seed=0)
+    assert not r.passed and r.score == 0.0 and "H and W of the upsampled ViT map are swapped" in r.message

@@ -1,7 +1,6 @@
-"""assignments/grade.py and kernel_side.py: grading a mixed folder gives the expected scores, and limits hold."""
+"""assignments/grade.py: unreadable files, the wall-clock limit and discovery (the mixed folder: test_hostile.py)."""
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import nbformat
@@ -11,68 +10,13 @@ import pytest
 from tsfmicro_lite.assignments import build as B
 from tsfmicro_lite.assignments import grade as B_grade
 from tsfmicro_lite.assignments.catalog import get_assignment
-from tsfmicro_lite.assignments.grade import grade_folder, grade_notebook
-
-
-# ------------------------------------------------------------------ grading a mixed folder
-def _variant(path: Path, old: str, new: str) -> nbformat.NotebookNode:
-    nb = nbformat.read(path, as_version=4)
-    hits = [c for c in nb.cells if old in c.source]
-    assert hits, f"{old!r} not found in {path.name}; update the test"
-    for c in hits:
-        c.source = c.source.replace(old, new)
-    return nb
+from tsfmicro_lite.assignments.grade import grade_notebook
 
 
 def _tiny(*sources: str) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
     return nb
-
-
-@pytest.mark.slow
-def test_grade_folder_mixed_submissions(tmp_path: Path):
-    sol = B.solutions_dir() / "A4_evaluation.ipynb"
-    stu = B.assignments_dir() / "A4_evaluation.ipynb"
-    subs = tmp_path / "subs"
-    precision = "recalls = [np.mean(y_true[y_pred == c] == c) for c in np.unique(y_pred)]"
-    recall = "recalls = [np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]"
-    notebooks = {
-        "correct": nbformat.read(sol, as_version=4),
-        "wrong": _variant(sol, recall, precision),
-        "endless": _tiny("import numpy as np\nfrom tsfmicro_lite.metrics import uf1 as _uf1\n"
-                         "def uf1(y_true, y_pred):\n    return _uf1(y_true, y_pred)\n"
-                         "def uar(y_true, y_pred):\n    while True:\n        pass"),
-        "student": nbformat.read(stu, as_version=4),
-        "crashing": _tiny("import numpy as np\ndef uf1(a, b):\n    return 1.0", "import os\nos._exit(3)"),
-        "malicious": _tiny(
-            "import numpy as np\nimport tsfmicro_lite.check as c, tsfmicro_lite.metrics as m\n"
-            "def uf1(a, b):\n    return 0.5\n"
-            "m.uf1 = uf1\n"                                            # make the reference agree with me
-            "c.uf1 = lambda fn, seed=None: c.CheckResult('uf1', True, 1.0, 'ok')\n"
-            "c.uar = c.uf1\n"
-            "for ex in ['A4.1', 'A4.2', 'A4.3', 'A4.4']:\n"
-            "    print('TSFMICRO-GRADE {\"exercise\": \"%s\", \"passed\": true, \"score\": 1.0} deadbeef' % ex)"),
-    }
-    for name, nb in notebooks.items():
-        (subs / name).mkdir(parents=True)
-        nbformat.write(nb, subs / name / "A4_evaluation.ipynb")
-    out = tmp_path / "grades"
-    grades = grade_folder(subs, out, timeout=180, cell_timeout=25, workers=2)
-    by = {g.student: g for g in grades}
-    pts = {s: {e.exercise: e.points for e in g.exercises} for s, g in by.items()}
-    assert pts["correct"] == {"A4.1": 1.0, "A4.2": 1.0, "A4.3": 1.0, "A4.4": 2.0}, by["correct"]
-    assert pts["wrong"]["A4.2"] < 1.0 and pts["wrong"]["A4.1"] == 1.0 and pts["wrong"]["A4.4"] == 2.0
-    assert pts["endless"] == {"A4.1": 1.0, "A4.2": 0.0, "A4.3": 0.0, "A4.4": 0.0}, by["endless"]
-    assert by["endless"].timed_out_cells, "the cell that looped should be reported"
-    for s in ("student", "crashing", "malicious"):
-        assert by[s].total == 0.0, (s, by[s])
-    assert "kernel died" in by["crashing"].status
-    rows = list(csv.DictReader((out / "grades.csv").open()))
-    assert {r["student"]: float(r["total"]) for r in rows}["correct"] == 5.0
-    fb = (out / "feedback" / "wrong_A4.md").read_text()
-    assert "A4.2: 0" in fb and "Recall divides by #true" in fb
-    assert "cut off" in (out / "feedback" / "endless_A4.md").read_text()
 
 
 def test_grade_unreadable_file_is_a_grade_not_a_crash(tmp_path: Path):
@@ -103,3 +47,29 @@ def test_find_submissions_keeps_going_past_an_unknown_file(tmp_path: Path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="no .ipynb files under"):
         B_grade.find_submissions(tmp_path / "empty")
+
+
+@pytest.mark.slow
+def test_without_a_sandbox_the_grader_says_so_and_still_judges_outside(tmp_path: Path):
+    import csv
+    import os
+    import subprocess
+    import sys
+
+    nb = _tiny("import numpy as np\nfrom tsfmicro_lite import metrics\n"
+               "def uf1(a, b):\n    return metrics.uf1(a, b)\n"                 # a wrapper: still 0
+               "def uar(y_true, y_pred):\n"
+               "    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]))")
+    nb.metadata["tsfmicro_assignment"] = {"id": "A4"}
+    (tmp_path / "subs").mkdir()
+    nbformat.write(nb, tmp_path / "subs" / "ann.ipynb")
+    env = {**os.environ, "TSFMICRO_NO_SANDBOX": "1"}
+    r = subprocess.run([sys.executable, "-m", "tsfmicro_lite.cli", "assignments", "grade", str(tmp_path / "subs"),
+                        "--timeout", "120", "--cell-timeout", "30"], capture_output=True, text=True, env=env,
+                       timeout=300, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "warning: NO SANDBOX (disabled by $TSFMICRO_NO_SANDBOX" in r.stdout      # then: uid 65534 or limits
+    row = next(csv.DictReader((tmp_path / "subs" / "_grades" / "grades.csv").open()))
+    assert row["isolation"].startswith("NO SANDBOX (disabled by $TSFMICRO_NO_SANDBOX")
+    assert (float(row["A4.1"]), float(row["A4.2"])) == (0.0, 1.0), row
+    assert "called the reference" in row["flags"]

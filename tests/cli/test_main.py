@@ -19,6 +19,7 @@ COMMANDS = {
     ("reproduce",): [],
     ("assignments", "build"): [],
     ("assignments", "grade"): ["submissions/"],
+    ("assignments", "release"): ["handout/"],
 }
 
 

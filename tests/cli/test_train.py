@@ -22,6 +22,9 @@ from tsfmicro_lite.train.runs import run_dir
     (["train", "--dataset", "casme2"], "needs --root"),
     (["train", "--dataset", "casme2", "--root", "/nonexistent/casme2"], "/nonexistent/casme2"),
     (["evaluate", "--run", "/nonexistent/run"], "not a tsfmicro run folder"),
+    (["train", "--amp", "fp16", "--device", "cpu"], "amp='fp16' needs a CUDA device.*--amp off"),
+    (["train", "--parallel", "0"], "--parallel must be >= 1"),
+    (["reproduce", "--parallel", "many"], "--parallel takes a number"),
 ])
 def test_cli_errors(argv, match, capsys):
     assert cli(argv) == 2
@@ -61,6 +64,7 @@ def test_cli_train_then_evaluate_on_synthme(tmp_path, capsys):
     assert f"run folder {run}" in capsys.readouterr().out
     table = pd.read_csv(run / "results.csv")
     assert set(table["protocol"]) == {"honest", "paper"} and (table["data_kind"] == "synthetic").all()
+    assert (table["precision"] == "fp32").all(), "the default is the official fp32 recipe, and it is recorded"
     assert (run / "scores.png").exists() and (run / "checkpoints" / "fold_00.pt").exists()
     assert cli(["train", "--variant", "late", "--max-folds", "1", "--epochs", "1", "--protocol", "both",
                 "--device", "cpu", "--out", str(out)]) == 0

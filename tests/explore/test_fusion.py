@@ -13,7 +13,8 @@ def test_each_variant_shows_its_stages():
     assert any("fuse" in label for label, _ in late["stages"]) and "<table>" in ex.table.value
     (ax,) = ex.figure.axes
     assert ax.get_title() == f"late ({late['params']:,} parameters, preset tiny)"
-    boxes = [t.get_text().split("\n")[0] for t in ax.texts]
+    lines = [t.get_text().split("\n") for t in ax.texts]                  # a label wrapped over lines, then a shape
+    boxes = [" ".join(ln[:-1]) if len(ln) > 1 else ln[0] for ln in lines]
     assert {label for label, _ in late["stages"]} <= set(boxes)          # every stage is a box
     ex.variant.value = "s2t"
     labels = [label for label, _ in ex.state["stages"]]

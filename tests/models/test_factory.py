@@ -13,7 +13,7 @@ FIG1_AND_ABLATIONS = ["late", "early", "t2s", "s2t", "temporal_only", "spatial_o
 
 
 def test_registry_lists_every_variant_default_first():
-    assert list_variants() == FIG1_AND_ABLATIONS
+    assert list_variants() == FIG1_AND_ABLATIONS + ["sequence"]  # + retention over a clip's frames (issue 18)
 
 
 def test_unknown_variant_and_preset_list_valid_ones_and_closest():

@@ -149,8 +149,9 @@ def test_refuses_to_overwrite_foreign_or_other_seed_folders(tmp_path: Path):
     root = make_synthme(tmp_path / "f", profile=TINY, seed=0)
     with pytest.raises(SynthError, match=r"seed 0, not 'tiny' seed 1; pass force=True"):
         make_synthme(root, profile=TINY, seed=1)
-    assert list_synth_profiles() == ["quick", "casme2-like"]
-    with pytest.raises(SynthError, match=r"unknown SynthME profile 'huge'\. Expected one of: quick, casme2-like\."):
+    assert list_synth_profiles() == ["quick", "casme2-like", "samm-quick", "smic-quick"]
+    with pytest.raises(SynthError, match=r"unknown SynthME profile 'huge'\. Expected one of: quick, casme2-like, "
+                       r"samm-quick, smic-quick\."):
         make_synthme(tmp_path / "g", profile="huge")
 
 
@@ -160,4 +161,5 @@ def test_cli_synth_reuses_a_complete_copy(quick_root: Path, capsys):
     with pytest.raises(SystemExit) as stopped:  # the CLI offers the registry's profiles as choices
         main(["data", "synth", "--profile", "nope", "--out", str(quick_root.parent / "nope")])
     assert stopped.value.code == 2
-    assert "invalid choice: 'nope' (choose from 'quick', 'casme2-like')" in capsys.readouterr().err
+    assert "invalid choice: 'nope' (choose from 'quick', 'casme2-like', 'samm-quick', 'smic-quick')" in \
+        capsys.readouterr().err

@@ -77,7 +77,8 @@ def test_two_runs_identical_and_resume_after_crash(tmp_path):
 def test_resume_refuses_a_different_config(tmp_path):
     data = toy_data(num_subjects=3)
     run_loso(data, lambda: ToyFusion(3), TrainConfig(**CFG), out_dir=tmp_path, verbose=False, max_folds=1)
-    with pytest.raises(RunMismatchError, match=r"train: saved=.*Use another --out folder"):
+    only_lr = r"another configuration \(train\.lr: saved=0\.\d+ now=0\.5\)\. Use another --out folder"
+    with pytest.raises(RunMismatchError, match=only_lr):
         run_loso(data, lambda: ToyFusion(3), TrainConfig(**{**CFG, "lr": 0.5}), out_dir=tmp_path,
                  verbose=False, max_folds=1)
     other_data = toy_data(num_subjects=3, seed=1)      # same shapes and labels, different inputs
@@ -136,3 +137,42 @@ def test_inner_val_mode_never_uses_the_test_subject():
         assert h.best_val_epoch is not None and len(h.y_val) > 0
         assert len(h.y_val) + len(h.y_test) < len(data.labels)
     assert res.results["protocol_label"].str.contains("inner validation").all()
+
+
+def test_a_run_made_under_the_old_auto_default_on_cpu_resumes_as_fp32(tmp_path):
+    """Run folders written when ``amp="auto"`` was the default (fp32 on CPU) resume under ``amp="off"``."""
+    import json
+
+    data = toy_data(num_subjects=3)
+    run_loso(data, lambda: ToyFusion(3), TrainConfig(**CFG), out_dir=tmp_path, verbose=False, max_folds=1)
+    info = json.loads((tmp_path / "run.json").read_text())
+    info["train"]["amp"] = "auto"
+    (tmp_path / "run.json").write_text(json.dumps(info))
+    res = run_loso(data, lambda: ToyFusion(3), TrainConfig(**CFG), out_dir=tmp_path, verbose=False, max_folds=1)
+    assert res.resumed_folds == [0]
+    assert json.loads((tmp_path / "run.json").read_text())["train"]["amp"] == "off"
+    with pytest.raises(RunMismatchError, match="amp"):   # a real precision change is still refused
+        run_loso(data, lambda: ToyFusion(3), TrainConfig(**{**CFG, "amp": "bf16"}), out_dir=tmp_path,
+                 verbose=False, max_folds=1)
+
+
+def test_each_fold_stores_its_provenance_and_differences_are_shown(tmp_path):
+    import json
+
+    from tsfmicro_lite.train.loso import evaluate_run, provenance_note
+
+    data = toy_data(num_subjects=3)
+    res = run_loso(data, lambda: ToyFusion(3), TrainConfig(**CFG), out_dir=tmp_path, verbose=False)
+    assert provenance_note(res.histories) is None
+    assert set(res.results["precision"]) == {"fp32"}
+    saved = json.loads(sorted((tmp_path / "folds").glob("fold_01_*.json"))[0].read_text())
+    prov = saved["history"]["provenance"]
+    assert {"device", "device_name", "precision", "kit_version", "git_commit", "torch_version"} <= set(prov)
+    prov.update(device_name="NVIDIA H200", precision="bf16")   # as if fold 1 had been resumed on a GPU in AMP
+    path = sorted((tmp_path / "folds").glob("fold_01_*.json"))[0]
+    path.write_text(json.dumps(saved))
+    again = evaluate_run(tmp_path)
+    note = provenance_note(again.histories)
+    assert "device_name: cpu (folds 0, 2); NVIDIA H200 (folds 1)" in note and "precision" in note
+    per_fold = again.results.set_index("fold")["precision"]
+    assert per_fold[1] == "bf16" and per_fold[0] == "fp32" and per_fold["pooled"] == "bf16+fp32"

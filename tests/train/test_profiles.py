@@ -47,3 +47,19 @@ def test_cli_flags_win_over_the_profile():
     assert (cfg.epochs, cfg.lr, cfg.batch_size) == (2, 3e-3, 16)
     full = train_config_for(get_profile("full"), "casme2", 5)
     assert full == official_train_config("casme2", 5)
+
+
+@pytest.mark.parametrize("dataset, classes, variant, epochs", [
+    ("casme2", 5, "late", 174), ("casme2", 5, "early", 199), ("casme2", 5, "t2s", 199), ("casme2", 5, "s2t", 199),
+    ("casme2", 5, "temporal_only", 199), ("casme2", 3, "late", 199), ("samm", 5, "late", 199),
+    ("casme3", 7, "late", 199)])
+def test_official_epochs_are_those_of_the_script_that_trains_the_variant(dataset, classes, variant, epochs):
+    """Spec §5: 174 only in classes/cas2/train_c5.py (late, CASME II 5-class); 199 in every other script."""
+    cfg = official_train_config(dataset, classes, variant)
+    assert cfg.epochs == epochs
+    assert (cfg.weight_decay, cfg.seed) == (official_train_config(dataset, classes).weight_decay,
+                                            official_train_config(dataset, classes).seed)
+    assert train_config_for(get_profile("full"), dataset, classes, variant=variant).epochs == epochs
+    assert train_config_for(get_profile("quick"), dataset, classes, variant=variant).epochs == 10  # its own budget
+    with pytest.raises(ValueError, match=r"unknown variant 'latte'"):
+        official_train_config(dataset, classes, "latte")

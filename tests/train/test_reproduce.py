@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from tsfmicro_lite.data import load_dataset
 from tsfmicro_lite.models import list_variants
+from tsfmicro_lite.preprocess.official import write_cropped_copy
 from tsfmicro_lite.synth import make_synthme
 from tsfmicro_lite.train.loso import evaluate_run, run_loso
 from tsfmicro_lite.train.profiles import get_profile
@@ -93,4 +95,35 @@ def test_reproduce_writes_each_variant_to_its_run_dir(tmp_path):
     folder = run_dir(tmp_path, "synthme", 3, "late", "quick", data)
     assert (folder / "predictions.csv").exists(), sorted(p.name for p in tmp_path.iterdir())
     assert set(table["preset"].dropna()) == {"micro"}
+    assert set(table["faces"]) == {"align"} and set(table["frame_search"]) == {"off"}  # every row: its data path
 
+
+
+def test_paper_preset_switches_on_the_official_data_path_and_every_row_records_it():
+    """Under the paper preset the training folds get the official frame-pair search (uint8 wrap-around, on
+    cached candidates) and nearest rotation; the kit's defaults elsewhere; each results row says which."""
+    prof = get_profile("quick")
+    quick = prepare_task("synthme", classes=3, size=model_input_size(prof), profile=prof)
+    faithful = prepare_task("synthme", classes=3, size=model_input_size(prof), profile=prof, preset="paper")
+    assert quick.data_path() == {"faces": "align", "frame_search": "off", "rotation": "none (no augmentation)"}
+    assert faithful.data_path() == {"faces": "align", "frame_search": "official", "rotation": "none (no augmentation)"}
+    assert "not cropped" in faithful.faces_note and faithful.prepared.onset_candidates is not None
+    faithful.augment = True
+    train = faithful.dataset(faithful.labels.nonzero()[0][:4], train=True)
+    assert train.pair_search and train.wraparound and train.augment.interpolation == "nearest"
+    assert not faithful.dataset([0, 1], train=False).pair_search  # test folds: the annotated frames
+    assert quick.dataset([0, 1], train=True).pair_search is False
+    row = majority_rows(faithful, "synthme")
+    assert (row["faces"], row["frame_search"]) == ("align", "official")
+
+
+@pytest.mark.slow
+def test_paper_preset_reads_the_release_crops_where_the_copy_has_them(tmp_path):
+    """A SynthME copy in the official crop layout: the paper preset takes faces='dataset' and says so."""
+    prof = get_profile("quick")
+    df = load_dataset("synthme", make_synthme(profile=prof.synth_profile), classes=3)
+    root = write_cropped_copy(df[df["subject"].isin(["sub01", "sub02"])], tmp_path / "synthme_official")
+    data = prepare_task("synthme", root, classes=3, size=32, profile=prof, preset="paper")
+    assert data.faces == "dataset" and "release's own crops" in data.faces_note
+    assert set(data.prepared.sources) == {"dataset"} and data.data_kind("synthme") == "synthetic"
+    assert prepare_task("synthme", root, classes=3, size=32, profile=prof).faces == "align"  # the kit's default

@@ -102,3 +102,14 @@ def test_mixing_maps_show_the_query_pixels_row():
     (ax,) = images(fig)
     np.testing.assert_allclose(ax.images[0].get_array(), w[2 * 6 + 3].reshape(5, 6).double().numpy())
     assert ax.get_title() == "masa"
+
+
+def test_cost_curves_error_bars_stay_above_zero_on_the_log_axis():
+    """A noisy point (std larger than its mean) gets its lower bar clipped at 10 % of the mean, not at <= 0."""
+    costs = [FormCost("parallel", n, time_ms=1.0, std_ms=std, peak_mb=1.0) for n, std in ((8, 5.0), (16, 0.1))]
+    fig = vr.plot_cost_curves(costs)
+    bars = next(c for c in fig.axes[0].collections if len(c.get_segments()) == 2)
+    lows = [seg[:, 1].min() for seg in bars.get_segments()]
+    highs = [seg[:, 1].max() for seg in bars.get_segments()]
+    np.testing.assert_allclose(lows, [0.1, 0.9])
+    np.testing.assert_allclose(highs, [6.0, 1.1])

@@ -1,37 +1,37 @@
 """Grade a folder of submitted notebooks (``tsfmicro assignments grade SUBMISSIONS_DIR``).
 
-How one submission is graded:
-1. It is copied into its own temporary folder, and the grader appends one *grading cell* per
-   exercise (see :mod:`.kernel_side`), each with a fresh random HMAC key, nonce and check seed.
-2. A separate process (:mod:`.runner`) executes it headlessly with nbclient, working directory =
-   that temp folder. Each cell has ``cell_timeout`` seconds, then the kernel is interrupted and the
-   run continues; the whole process tree is killed at ``timeout`` seconds (loops that ignore
-   interrupts, ``sleep`` in C code, a hung kernel).
-3. The grader reads the executed copy and accepts, per exercise, only the line of *its own* grading
-   cell that carries the expected nonce and a valid signature. Everything the student's cells print
-   (fake "PASSED" lines, fake markers) is ignored. The score of an exercise = points x the fraction
-   of the check's fresh random cases that passed.
-4. A CSV (one row per submission, one column per exercise) and a Markdown feedback file per
-   submission are written atomically once every submission is done, by this process only.
+How a folder is graded:
+1. Every submission is copied into a private staging folder (root-only when the grader is root)
+   and hashed (the ``sha256`` column) before the first one runs; nothing a submission does later
+   can change what the others are graded on.
+2. Each submission runs in its own sandbox (:mod:`.sandbox`: bubblewrap namespaces, uid 65534,
+   memory / CPU / process limits, a kit copy with the assignment's references switched off by
+   :mod:`.redact`). The grader appends one cell that serves calls (:mod:`.kernel_side`).
+3. **Judged outside.** For each exercise the grader runs the exercise's check *in its own process*
+   with a fresh seed; the check's calls to the student's function go to the sandbox as requests
+   and come back as plain data (:mod:`.protocol`). Comparison with the reference, score and hints
+   are computed here. Nothing the student's code prints, patches or signs reaches the verdict.
+4. Student cells get ``cell_timeout`` seconds each (then an interrupt, and the run goes on); each
+   call from the grader gets ``cell_timeout`` too; the whole sandbox is killed at ``timeout``.
+   Killing it ends every process it started (PID namespace).
+5. ``grades.csv`` (one row per submission: ``status``, ``timed_out_cells``, ``isolation``, ``flags``,
+   one column per exercise) and a Markdown feedback file per submission are written atomically by
+   this process, in a folder no sandbox can see.
 
-Limits (say them to students and colleagues; this is not a sandbox):
-- Student code runs with the grader's user rights: it can read or write files elsewhere, use the
-  network, or read the key from IPython's input history *while a grading cell runs* (e.g. from a
-  background thread it left behind) and forge a signed line. Grade untrusted work inside a
-  container or as an unprivileged user with no network; the signing defeats casual cheating
-  (printing markers, patching ``tsfmicro_lite.check``), not a determined attacker.
-- Checks run the student's function in the student's process; a function that monkeypatches numpy
-  or torch can fool a comparison. The instructor should read code that scores suspiciously.
-- Submissions run one after another by default (``workers=1``); with more workers a malicious
-  notebook could interfere with the temp folder of another running at the same time.
+Limits: where bwrap cannot run, the ``isolation`` column says so and the fallback (a separate uid,
+limits) cannot hide files readable by everyone, nor the kit's sources. A student can still copy
+the kit's public code into the notebook: the README says to write course-specific variants.
 """
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
+import pickle
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,13 +40,27 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import psutil
+import torch
 
-from ..utils.io import atomic_write_text
+from ..utils.io import atomic_write_bytes, atomic_write_text
 from .catalog import ASSIGNMENTS, Assignment, get_assignment
-from .kernel_side import MARKER, grading_source, sign
+from .checks import get_check
+from .checks.core import SANDBOX_ENV, Abort, CheckResult, Mismatch
+from .kernel_side import DONE, READY, serve_source
+from .protocol import MAX_REPLY_BYTES, decode, loads, reply_name, request_name
+from .redact import redacted_kit
+from .sandbox import NOBODY, Limits, Plan, plan
+
+FLAG_REFERENCE = "called the reference"
+FLAG_KIT = "handed in the kit's code"
+FLAG_OUTSIDE = "touched files outside its folder (blocked)"
+FLAG_MEMORY = "hit the memory limit"
+FLAG_CUT = "a call was cut off at the time limit"
+FLAG_KILLED = "killed at the wall-clock limit"
 
 
 @dataclass
@@ -64,10 +78,13 @@ class SubmissionGrade:
     student: str
     assignment: str
     path: Path
-    status: str                               # "ok", "timed out", "kernel died ...", "not a notebook ..."
+    status: str                               # "ok", "timed out ...", "kernel died ...", "not a notebook ..."
     exercises: list[ExerciseGrade]
     timed_out_cells: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    isolation: str = ""
+    flags: list[str] = field(default_factory=list)
+    sha256: str = ""
 
     @property
     def total(self) -> float:
@@ -91,7 +108,7 @@ def find_submissions(root: Path, assignment: str | None = None) -> list[tuple]:
         raise FileNotFoundError(f"submissions folder {root} does not exist.")
     found = []
     for path in sorted(root.rglob("*.ipynb")):
-        if ".ipynb_checkpoints" in path.parts:
+        if ".ipynb_checkpoints" in path.parts or path.is_symlink():
             continue
         rel = path.relative_to(root)
         student = rel.parts[0] if len(rel.parts) > 1 else path.stem
@@ -112,7 +129,7 @@ def _which_assignment(path: Path, forced: str | None) -> Assignment:
         meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("tsfmicro_assignment", {})
         if meta.get("id"):
             return get_assignment(meta["id"])
-    except (ValueError, KeyError, OSError):
+    except (ValueError, KeyError, OSError, AttributeError):
         pass
     for a in ASSIGNMENTS:
         if a.slug.lower() in path.stem.lower() or path.stem.upper().startswith(a.id + "_"):
@@ -121,103 +138,309 @@ def _which_assignment(path: Path, forced: str | None) -> Assignment:
                      f"assignment name in the file name); pass --assignment A1..A{len(ASSIGNMENTS)}.")
 
 
-# ------------------------------------------------------------------------------ one submission
-def _kill_tree(proc: subprocess.Popen) -> None:
-    """Kill the runner and every process it started (the kernel lives in its own session)."""
+# ------------------------------------------------------------------------------ the channel
+def _read_untrusted(path: Path, limit: int) -> bytes | None:
+    """Bytes of a regular file the sandbox wrote (no symlinks followed, size capped), else None."""
     try:
-        children = psutil.Process(proc.pid).children(recursive=True)
-    except Exception:  # noqa: BLE001 - already gone
-        children = []
-    for p in children:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not (st.st_mode & 0o170000 == 0o100000) or st.st_size > limit:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(limit + 1)[:limit]
+    finally:
+        os.close(fd)
+
+
+class Channel:
+    """The grader's end of the request/reply files shared with one sandbox."""
+
+    def __init__(self, requests: Path, replies: Path, proc: subprocess.Popen, call_timeout: float, deadline: float):
+        self.io, self.out, self.proc, self.call_timeout, self.deadline = requests, replies, proc, call_timeout, deadline
+        self.i, self.dead, self.flags = 0, "", set()
+
+    def wait_ready(self) -> bool:
+        while time.monotonic() < self.deadline:
+            if (self.out / READY).exists():
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.02)
+        return False
+
+    def request(self, req: dict) -> Any:
+        if self.dead:
+            raise Abort(self.dead)
+        self.i += 1
+        atomic_write_bytes(self.io / request_name(self.i), pickle.dumps(req, protocol=pickle.HIGHEST_PROTOCOL))
+        limit = min(self.deadline, time.monotonic() + self.call_timeout + 10)
+        path = self.out / reply_name(self.i)
+        while True:
+            data = _read_untrusted(path, MAX_REPLY_BYTES) if path.exists() else None
+            if data is not None:
+                break
+            if self.proc.poll() is not None:
+                self.dead = "the notebook's kernel stopped while computing (a crash, os._exit, or a limit)."
+                raise Abort(self.dead)
+            if time.monotonic() > limit:
+                self.flags.add(FLAG_CUT)
+                self.dead = "cut off at the time limit (an endless loop that ignores interrupts?)."
+                raise Abort(self.dead)
+            time.sleep(0.003)
         try:
-            p.kill()
-        except Exception:  # noqa: BLE001
-            pass
+            rep = loads(data.decode("utf-8"))
+            ok, kind, message = bool(rep.get("ok")), str(rep.get("kind", "")), str(rep.get("message", ""))
+        except (ValueError, AttributeError, UnicodeDecodeError):
+            raise Mismatch("the notebook sent back something unreadable.") from None
+        if ok:
+            if "handle" in rep:
+                return _remote_module(self, req.get("name", "module"), int(rep["handle"]))
+            return decode(rep.get("value"))
+        if kind == "notimpl":
+            raise NotImplementedError(message)
+        if kind == "blocked":
+            self.flags.add(FLAG_REFERENCE)
+            raise Abort(f"your code calls the kit's reference implementation ({message.split(': ', 1)[0]}), "
+                        "which is switched off while this assignment is graded.",
+                        "Write the computation yourself; wrapping the kit's function scores 0.")
+        if kind == "kit":
+            self.flags.add(FLAG_KIT)
+            raise Abort(message, "Write the function yourself in the notebook; the check compares it with the kit's.")
+        if kind == "timeout":
+            self.flags.add(FLAG_CUT)
+            raise Abort(f"cut off at the time limit: {message}")
+        if kind == "missing":
+            raise Abort(message, "Keep the names of the exercise cells; run every cell top to bottom.")
+        raise Mismatch(f"your code raised {message}.", "Run your function by hand on a small input and print the "
+                       "shapes of the intermediate arrays.")
+
+    def function(self, name: str):
+        def proxy(*args, **kwargs):
+            return self.request({"op": "call", "name": name, "args": args, "kwargs": kwargs})
+        proxy.__name__ = proxy.__qualname__ = name
+        proxy.__module__ = "__submission__"
+        return proxy
+
+
+class _RemoteModule(torch.nn.Module):
+    """A module the student's class built inside the sandbox; calls go there."""
+
+    def __init__(self, channel: Channel, handle: int):
+        super().__init__()
+        self._channel, self._handle = channel, handle
+
+    def _call(self, method: str, *args):
+        return self._channel.request({"op": "method", "obj": self._handle, "method": method, "args": args})
+
+    def train(self, mode: bool = True):
+        self._call("train", mode)
+        return self
+
+    def forward(self, *args):
+        return self._call("__call__", *args)
+
+
+def _remote_module(channel: Channel, name: str, handle: int) -> _RemoteModule:
+    cls = type(name, (_RemoteModule,), {"__module__": "__submission__"})
+    return cls(channel, handle)
+
+
+# ------------------------------------------------------------------------------ one submission
+def _kill(proc: subprocess.Popen, token: str) -> None:
+    """Kill the sandbox's process group, then any process carrying this submission's token."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    proc.wait()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    for p in psutil.process_iter(["pid"]):
+        try:
+            if p.pid != os.getpid() and p.environ().get("TSFMICRO_GRADING_TOKEN") == token:
+                p.kill()
+        except (psutil.Error, OSError):
+            continue
+
+
+def _grade_exercise(channel: Channel, ex, seed: int) -> ExerciseGrade:
+    try:
+        missing = channel.request({"op": "missing", "names": [*ex.symbols, *ex.kwargs.values()]})
+        if missing:
+            return ExerciseGrade(ex.id, 0.0, ex.points, False,
+                                 f"{', '.join(map(str, missing))} is not defined in the notebook.",
+                                 ["Keep the names of the exercise cells; run every cell top to bottom."])
+        kwargs = {k: channel.request({"op": "get", "name": v}) for k, v in ex.kwargs.items()}
+        result: CheckResult = get_check(ex.id)(*[channel.function(n) for n in ex.symbols], **kwargs, seed=seed)
+    except Abort as exc:
+        result = CheckResult(ex.id, False, 0.0, str(exc), exc.hints)
+    except Exception as exc:  # noqa: BLE001 - a check that trips over odd outputs is a 0, not a crash
+        result = CheckResult(ex.id, False, 0.0, f"the check could not use your outputs: {type(exc).__name__}: {exc}")
+    score = min(max(float(result.score), 0.0), 1.0)
+    return ExerciseGrade(ex.id, round(ex.points * score, 3), ex.points, bool(result.passed), result.message,
+                         list(result.hints))
+
+
+def _zero(assignment: Assignment, message: str) -> list[ExerciseGrade]:
+    return [ExerciseGrade(e.id, 0.0, e.points, False, message) for e in assignment.exercises]
+
+
+def _run_flags(executed: Any, inside: str) -> list[str]:
+    """Flags read from the cells' errors (written in the sandbox: informational, never a score)."""
+    flags = set()
+    for cell in getattr(executed, "cells", []) if executed is not None else []:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") != "error":
+                continue
+            ename, evalue = str(out.get("ename", "")), str(out.get("evalue", ""))
+            if ename == "MemoryError" or "Unable to allocate" in evalue:
+                flags.add(FLAG_MEMORY)
+            # its own files are in its folder; anything else it names by absolute path is outside it
+            if ename in ("PermissionError", "FileNotFoundError", "OSError", "IsADirectoryError") and "'/" in evalue \
+                    and not any(f"'{p}" in evalue for p in (f"{inside}/", f"{inside}'")):
+                flags.add(FLAG_OUTSIDE)
+    return sorted(flags)
+
+
+@dataclass
+class _Context:
+    """What one grading run shares: the staging folder, the sandbox plan, the redacted kits."""
+
+    staging: Path
+    plan: Plan
+    kits: dict[str, Path]
+    limits: Limits
 
 
 def grade_notebook(path: Path, assignment: Assignment, student: str, *, timeout: float = 300.0,
-                   cell_timeout: float = 60.0) -> SubmissionGrade:
-    """Execute one submission in isolation and score it from its signed grading-cell lines."""
-    t0 = time.monotonic()
+                   cell_timeout: float = 60.0, context: _Context | None = None) -> SubmissionGrade:
+    """Run one (already staged) submission in its sandbox and judge its outputs from outside."""
+    raw = Path(path).read_bytes()
     try:
-        nb = nbformat.read(path, as_version=4)
+        nbformat.reads(raw.decode("utf-8"), as_version=4)
     except Exception as exc:  # noqa: BLE001 - a broken file is a grade, not a crash
         return SubmissionGrade(student, assignment.id, path, f"not a readable notebook ({exc})",
-                               [ExerciseGrade(e.id, 0.0, e.points, False, "the notebook could not be read.")
-                                for e in assignment.exercises])
-    expected: dict[str, tuple[str, str]] = {}
-    for ex in assignment.exercises:
-        key, nonce = secrets.token_hex(32), secrets.token_hex(8)
-        seed = secrets.randbelow(2**31)
-        cell = nbformat.v4.new_code_cell(grading_source(key, nonce, ex.id, seed))
-        cell.metadata["tsfmicro_grading"] = ex.id
-        nb.cells.append(cell)
-        expected[ex.id] = (key, nonce)
-    status, slow = "ok", []
-    with tempfile.TemporaryDirectory(prefix=f"tsfmicro-grade-{student}-") as tmp:
-        src, dst = Path(tmp) / "submission.ipynb", Path(tmp) / "executed.ipynb"
-        src.write_text(nbformat.writes(nb), encoding="utf-8")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tsfmicro_lite.assignments.runner", str(src), str(dst),
-             "--cell-timeout", str(cell_timeout)],
-            cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_tree(proc)
-            status = f"timed out after {timeout:g} s (cut off; an endless loop that ignores interrupts?)"
-        executed = None
-        if dst.exists():
+                               _zero(assignment, "the notebook could not be read."),
+                               sha256=hashlib.sha256(raw).hexdigest())
+    own = context is None
+    ctx = context or _context(Path(tempfile.mkdtemp(prefix="tsfmicro-grading-")), {assignment.id}, timeout)
+    try:
+        return _grade(path, assignment, student, timeout, cell_timeout, ctx)
+    finally:
+        if own:
+            shutil.rmtree(ctx.staging, ignore_errors=True)
+
+
+def isolation_plan() -> Plan:
+    """How this machine would isolate submissions (builds a throw-away redacted kit to probe with)."""
+    staging = Path(tempfile.mkdtemp(prefix="tsfmicro-probe-"))
+    try:
+        return _context(staging, {ASSIGNMENTS[0].id}, 60).plan
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _grade(path: Path, assignment: Assignment, student: str, timeout: float, cell_timeout: float,
+           ctx: _Context) -> SubmissionGrade:
+    t0 = time.monotonic()
+    raw = path.read_bytes()
+    sha = hashlib.sha256(raw).hexdigest()
+    try:
+        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except Exception as exc:  # noqa: BLE001 - a broken file is a grade, not a crash
+        return SubmissionGrade(student, assignment.id, path, f"not a readable notebook ({exc})",
+                               _zero(assignment, "the notebook could not be read."), sha256=sha,
+                               isolation=ctx.plan.isolation)
+    # requests: written by the grader only, in a root-owned folder outside the submission's (which the
+    # submission could fill with symlinks); replies: in the submission's folder, read without following links
+    work = Path(tempfile.mkdtemp(prefix="sub-", dir=ctx.staging / "work"))
+    requests = Path(f"{work}-requests")
+    requests.mkdir(mode=0o755)
+    (work / "out").mkdir()
+    inside = Path("/sub") if ctx.plan.kind == "bwrap" else work
+    inside_requests = Path("/io") if ctx.plan.kind == "bwrap" else requests
+    cell = nbformat.v4.new_code_cell(serve_source(str(inside_requests), str(inside / "out"), cell_timeout))
+    cell.metadata["tsfmicro_grading"] = assignment.id
+    nb.cells.append(cell)
+    atomic_write_text(work / "submission.ipynb", nbformat.writes(nb))
+    (work / "tmp").mkdir()
+    if os.geteuid() == 0 and (ctx.plan.kind == "uid" or (ctx.plan.kind == "bwrap" and ctx.plan.as_root)):
+        for p in [work, *work.rglob("*")]:
+            os.chown(p, NOBODY, NOBODY)
+    token = secrets.token_hex(16)
+    tmp_inside = "/tmp" if ctx.plan.kind == "bwrap" else str(work / "tmp")
+    env = {"PATH": "/usr/bin:/bin", "HOME": tmp_inside, "LANG": "C.UTF-8", SANDBOX_ENV: "1",
+           "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{tmp_inside}/mpl", "TSFMICRO_CACHE": f"{tmp_inside}/cache",
+           "TSFMICRO_FIGURES": f"{tmp_inside}/figures", "IPYTHONDIR": f"{tmp_inside}/ipython",
+           "JUPYTER_RUNTIME_DIR": f"{tmp_inside}/jupyter", "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
+           "TSFMICRO_GRADING_TOKEN": token}
+    kit = ctx.kits[assignment.id]
+    if ctx.plan.kind != "bwrap":
+        env["PYTHONPATH"] = str(kit.parent)
+    argv = [sys.executable, "-m", "tsfmicro_lite.assignments.runner", str(inside / "submission.ipynb"),
+            str(inside / "executed.ipynb"), "--cell-timeout", str(cell_timeout), "--serve-timeout", str(timeout)]
+    cmd = ctx.plan.command(argv, work, kit, ctx.limits, env, requests)
+    deadline = t0 + timeout
+    proc = subprocess.Popen(cmd, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    channel = Channel(requests, work / "out", proc, cell_timeout, deadline)
+    status, grades = "ok", None
+    try:
+        if channel.wait_ready():
+            seeds = {ex.id: secrets.randbelow(2**31) for ex in assignment.exercises}
+            grades = [_grade_exercise(channel, ex, seeds[ex.id]) for ex in assignment.exercises]
+            atomic_write_text(requests / DONE, "1")
             try:
-                executed = nbformat.read(dst, as_version=4)
-            except Exception:  # noqa: BLE001
-                executed = None
-        if executed is not None:
-            run = executed.metadata.get("tsfmicro_run", {})
-            status = run.get("status", status) if status == "ok" else status
-            slow = list(run.get("timed_out_cells", []))
-        elif status == "ok":
-            status = "the runner wrote no result (the kernel or the runner crashed)"
-    grades = _read_grades(executed, assignment, expected)
-    return SubmissionGrade(student, assignment.id, path, status, grades, slow, time.monotonic() - t0)
-
-
-def _read_grades(executed, assignment: Assignment, expected: dict[str, tuple[str, str]]) -> list[ExerciseGrade]:
-    results: dict[str, dict] = {}
+                proc.wait(timeout=max(1.0, min(15.0, deadline - time.monotonic())))
+            except subprocess.TimeoutExpired:
+                pass
+        elif proc.poll() is None:
+            status = f"timed out after {timeout:g} s (cut off; an endless loop that ignores interrupts?)"
+            channel.flags.add(FLAG_KILLED)
+    finally:
+        _kill(proc, token)
+    executed = None
+    data = _read_untrusted(work / "executed.ipynb", 64 * 2**20)
+    if data is not None:
+        try:
+            executed = nbformat.reads(data.decode("utf-8"), as_version=4)
+        except Exception:  # noqa: BLE001 - written by the sandbox: informational only
+            executed = None
+    slow: list[int] = []
     if executed is not None:
-        for cell in executed.cells:
-            ex_id = cell.get("metadata", {}).get("tsfmicro_grading")
-            if ex_id not in expected:
-                continue                                   # student cells can print anything: ignored
-            key, nonce = expected[ex_id]
-            for out in cell.get("outputs", []):
-                text = out.get("text", "") if out.get("output_type") == "stream" else ""
-                for line in text.splitlines():
-                    if not line.startswith(MARKER + " "):
-                        continue
-                    payload, _, sig = line[len(MARKER) + 1:].rpartition(" ")
-                    if not secrets.compare_digest(sig, sign(key, payload)):
-                        continue
-                    data = json.loads(payload)
-                    if data.get("nonce") == nonce and data.get("exercise") == ex_id:
-                        results[ex_id] = data
-    grades = []
-    for ex in assignment.exercises:
-        r = results.get(ex.id)
-        if r is None:
-            grades.append(ExerciseGrade(ex.id, 0.0, ex.points, False,
-                                        "no valid result: the grading cell did not finish (time limit, crash, "
-                                        "or the notebook stopped the kernel)."))
-        else:
-            score = min(max(float(r["score"]), 0.0), 1.0)
-            grades.append(ExerciseGrade(ex.id, round(ex.points * score, 3), ex.points, bool(r["passed"]),
-                                        r["message"], list(r.get("hints", []))))
-    return grades
+        run = executed.metadata.get("tsfmicro_run", {})
+        if status == "ok":
+            status = str(run.get("status", "ok"))
+        slow = [int(i) for i in run.get("timed_out_cells", []) if isinstance(i, int)]
+    elif status == "ok" and grades is None:
+        status = "the notebook stopped before the grader could call it (the kernel or the runner crashed)"
+    if grades is None:
+        grades = _zero(assignment, "no result: the notebook never reached the grading cell (time limit, crash, "
+                       "or the notebook stopped the kernel).")
+    flags = sorted(channel.flags | set(_run_flags(executed, str(inside))))
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(requests, ignore_errors=True)
+    return SubmissionGrade(student, assignment.id, path, status, grades, slow, time.monotonic() - t0,
+                           ctx.plan.isolation, flags, sha)
+
+
+def _context(staging: Path, assignments: set[str], timeout: float) -> _Context:
+    os.chmod(staging, 0o711)
+    (staging / "work").mkdir()
+    os.chmod(staging / "work", 0o711)
+    kits = {}
+    for a in sorted(assignments):
+        kits[a] = redacted_kit(staging / f"kit-{a}", a)
+        for p in [staging / f"kit-{a}", *kits[a].rglob("*")]:
+            os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    probe = Path(tempfile.mkdtemp(prefix="probe-", dir=staging / "work"))
+    sandbox_plan = plan(probe, kits[sorted(assignments)[0]])
+    shutil.rmtree(probe, ignore_errors=True)
+    return _Context(staging, sandbox_plan, kits, Limits(cpu_seconds=int(timeout) + 30))
 
 
 # ------------------------------------------------------------------------------ a folder
@@ -225,13 +448,30 @@ def grade_folder(root: Path, out_dir: Path, *, assignment: str | None = None, ti
                  cell_timeout: float = 60.0, workers: int = 1) -> list[SubmissionGrade]:
     """Grade every submission under ``root``; write ``out_dir/grades.csv`` and ``out_dir/feedback/``."""
     subs = find_submissions(Path(root), assignment)
-    def one(entry: tuple) -> SubmissionGrade:
-        if entry[1] is None:
-            return SubmissionGrade(entry[0], "?", entry[2], f"not graded: {entry[3]}", [])
-        return grade_notebook(entry[2], entry[1], entry[0], timeout=timeout, cell_timeout=cell_timeout)
+    staging = Path(tempfile.mkdtemp(prefix="tsfmicro-grading-"))
+    try:
+        (staging / "subs").mkdir(mode=0o700)
+        staged = []
+        for i, entry in enumerate(subs):                    # copy (and hash) everything before anything runs
+            copy = staging / "subs" / f"{i:04d}.ipynb"
+            shutil.copyfile(entry[2], copy)
+            staged.append((entry, copy))
+        ctx = _context(staging, {e[1].id for e in subs if e[1] is not None}, timeout) if any(
+            e[1] is not None for e in subs) else None
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        grades = list(pool.map(one, subs))
+        def one(item: tuple) -> SubmissionGrade:
+            entry, copy = item
+            if entry[1] is None:
+                return SubmissionGrade(entry[0], "?", entry[2], f"not graded: {entry[3]}", [],
+                                       sha256=hashlib.sha256(copy.read_bytes()).hexdigest())
+            g = _grade(copy, entry[1], entry[0], timeout, cell_timeout, ctx)
+            g.path = entry[2]
+            return g
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            grades = list(pool.map(one, staged))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     out_dir = Path(out_dir)
     atomic_write_text(out_dir / "grades.csv", to_csv(grades))
     for g in grades:
@@ -247,11 +487,13 @@ def to_csv(grades: list[SubmissionGrade]) -> str:
     columns = [e.id for a in ASSIGNMENTS for e in a.exercises if any(g.assignment == a.id for g in grades)]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["student", "assignment", "file", "status", *columns, "total", "max", "seconds"])
+    w.writerow(["student", "assignment", "file", "sha256", "status", "timed_out_cells", "isolation", "flags",
+                *columns, "total", "max", "seconds"])
     for g in grades:
         pts = {e.exercise: e.points for e in g.exercises}
-        w.writerow([g.student, g.assignment, g.path.name, g.status, *[pts.get(c, "") for c in columns],
-                    round(g.total, 3), g.max_total, round(g.seconds, 1)])
+        w.writerow([g.student, g.assignment, g.path.name, g.sha256, g.status,
+                    " ".join(map(str, g.timed_out_cells)), g.isolation, "; ".join(g.flags),
+                    *[pts.get(c, "") for c in columns], round(g.total, 3), g.max_total, round(g.seconds, 1)])
     return buf.getvalue()
 
 
@@ -259,6 +501,8 @@ def feedback(g: SubmissionGrade) -> str:
     title = get_assignment(g.assignment).title if g.assignment != "?" else "unknown assignment"
     lines = [f"# {g.assignment}: {title}", "", f"Student: {g.student}  ", f"File: {g.path.name}  ",
              f"Score: **{g.total:g} / {g.max_total:g}**  ", f"Run: {g.status}", ""]
+    if g.flags:
+        lines += [f"Flags: {'; '.join(g.flags)}", ""]
     if g.timed_out_cells:
         lines += [f"Cells {g.timed_out_cells} hit the per-cell time limit and were interrupted.", ""]
     for e in g.exercises:
@@ -271,4 +515,3 @@ def feedback(g: SubmissionGrade) -> str:
     lines.append("Checks run your functions on fresh random inputs each time; run the check cells in the "
                  "notebook to see the same messages while you work.")
     return "\n".join(lines) + "\n"
-

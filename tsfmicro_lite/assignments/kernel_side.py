@@ -1,58 +1,120 @@
-"""Runs inside a submission's kernel, in the cells the grader appends after the student's cells.
+"""Runs inside a submission's kernel, in the one cell the grader appends: answers the grader's calls.
 
-Why the ceremony: the student's code ran in this same process before these cells, so nothing it
-printed can be trusted, and it may have replaced ``tsfmicro_lite.check`` functions. Each grading
-cell therefore (1) drops every ``tsfmicro_lite`` module from ``sys.modules`` and imports the checks
-afresh from disk, (2) runs one check on the student's objects with a seed chosen by the grader,
-and (3) prints one line signed with HMAC-SHA256 under a key that did not exist in this process
-until the grading cell arrived. The grader accepts only correctly signed lines carrying the
-nonce it expects, from its own cells. Limits are listed in ``grade.py``.
+The student's process only computes. The appended cell calls :func:`serve`, which waits for
+request files from the grader (fresh, seeded inputs it drew), calls the student's function or class
+named in each, and writes back what it returned as plain data (:mod:`.protocol`). It never sees a
+reference answer, a score or a hint: those are computed in the grader's own process. Whatever the
+student's cells patched or printed can only change the student's own outputs, which the grader
+then compares with the kit's reference outside the sandbox.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
+import os
+import pickle
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
 from typing import Any
 
-from .catalog import get_exercise
-from .checks import CheckResult, get_check
+from .protocol import BLOCKED_MARKER, dumps, encode, reply_name, request_name
 
-MARKER = "TSFMICRO-GRADE"
+__all__ = ["serve", "serve_source"]
 
-
-def sign(key: str, payload: str) -> str:
-    return hmac.new(key.encode(), payload.encode(), hashlib.sha256).hexdigest()
+READY = "ready"
+DONE = "done"
 
 
-def grading_source(key: str, nonce: str, exercise_id: str, seed: int) -> str:
-    """Source of one grading cell (the key appears only here, never before)."""
-    return (
-        "import sys as _tsf_sys, importlib as _tsf_il\n"
-        "for _tsf_m in [m for m in list(_tsf_sys.modules) if m == 'tsfmicro_lite' or m.startswith('tsfmicro_lite.')]:\n"
-        "    del _tsf_sys.modules[_tsf_m]\n"
-        f"_tsf_il.import_module('tsfmicro_lite.assignments.kernel_side').report({key!r}, {nonce!r}, "
-        f"{exercise_id!r}, {seed}, globals())\n"
-    )
+class _CallTimeout(BaseException):
+    """Raised in the student's function by the per-call alarm."""
 
 
-def report(key: str, nonce: str, exercise_id: str, seed: int, namespace: dict[str, Any]) -> None:
-    """Run one exercise's check on the student's objects and print the signed result line."""
-    ex = get_exercise(exercise_id)
-    fn = get_check(ex.id)
-    name = fn.__name__
-    missing = [n for n in (*ex.symbols, *ex.kwargs.values()) if n not in namespace]
-    if missing:
-        result = CheckResult(name, False, 0.0, f"{', '.join(missing)} is not defined in the notebook.",
-                             ["Keep the names of the exercise cells; run every cell top to bottom."])
-    else:
+def serve_source(requests_dir: str, replies_dir: str, call_timeout: float) -> str:
+    """Source of the grading cell appended after the student's cells."""
+    return ("import tsfmicro_lite.assignments.kernel_side as _tsf_k\n"
+            f"_tsf_k.serve(globals(), {requests_dir!r}, {replies_dir!r}, {float(call_timeout)!r})\n")
+
+
+def _is_kit(obj: Any) -> bool:
+    module = getattr(obj, "__module__", "") or ""
+    return module == "tsfmicro_lite" or module.startswith("tsfmicro_lite.")
+
+
+def _blocked(exc: BaseException) -> bool:
+    seen = 0
+    while exc is not None and seen < 20:
+        if BLOCKED_MARKER in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def _where(exc: BaseException) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "tsfmicro_lite" not in f.filename]
+    return f" (line {frames[-1].lineno}: `{(frames[-1].line or '').strip()}`)" if frames else ""
+
+
+def _answer(req: dict, ns: dict, objects: dict) -> dict:
+    op = req["op"]
+    if op == "missing":
+        return {"ok": True, "value": [n for n in req["names"] if n not in ns]}
+    if op == "get":
+        return {"ok": True, "value": encode(ns.get(req["name"]))}
+    if op == "call":
+        target = ns.get(req["name"])
+        if target is None:
+            return {"ok": False, "kind": "missing", "message": f"{req['name']} is not defined in the notebook."}
+        if _is_kit(target):
+            return {"ok": False, "kind": "kit",
+                    "message": f"{req['name']} is the kit's own code (from {target.__module__}), not yours."}
+    else:                                                       # "method" of a module a call returned
+        target = getattr(objects[req["obj"]], req["method"])
+    value = target(*req.get("args", ()), **req.get("kwargs", {}))
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.nn.Module):     # a built module stays here; the grader
+        objects[len(objects)] = value                                  # gets a handle and calls its methods
+        return {"ok": True, "handle": len(objects) - 1}
+    return {"ok": True, "value": encode(value)}
+
+
+def serve(ns: dict, requests_dir: str, replies_dir: str, call_timeout: float) -> None:
+    """Answer the request files of ``requests_dir`` (read-only here) in ``replies_dir`` until ``done``."""
+    io, out = Path(requests_dir), Path(replies_dir)
+
+    def on_alarm(signum, frame):
+        raise _CallTimeout()
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    (out / READY).write_text("1")
+    objects: dict[int, Any] = {}
+    i, idle_since = 1, time.monotonic()
+    while not (io / DONE).exists():
+        path = io / request_name(i)
+        if not path.exists():
+            if time.monotonic() - idle_since > 3600:
+                return
+            time.sleep(0.005)
+            continue
+        req = pickle.loads(path.read_bytes())
         try:
-            result = fn(*[namespace[n] for n in ex.symbols],
-                        **{k: namespace[v] for k, v in ex.kwargs.items()}, seed=seed)
-        except BaseException as exc:  # noqa: BLE001 - a KeyboardInterrupt here is a timeout
-            result = CheckResult(name, False, 0.0, f"the check stopped: {type(exc).__name__}: {exc}")
-            if isinstance(exc, KeyboardInterrupt):
-                result.message = "cut off at the time limit (an endless loop?)."
-    payload = json.dumps({**result.as_dict(), "check": name, "nonce": nonce, "exercise": exercise_id},
-                         sort_keys=True)
-    print(f"{MARKER} {payload} {sign(key, payload)}", flush=True)
+            signal.setitimer(signal.ITIMER_REAL, max(0.1, call_timeout))
+            reply = _answer(req, ns, objects)
+        except _CallTimeout:
+            reply = {"ok": False, "kind": "timeout", "message": f"cut off after {call_timeout:g} s (an endless loop?)."}
+        except NotImplementedError as exc:
+            reply = {"ok": False, "kind": "notimpl", "message": str(exc)}
+        except BaseException as exc:  # noqa: BLE001 - everything the student's code raises is reported
+            kind = "blocked" if _blocked(exc) else "raised"
+            reply = {"ok": False, "kind": kind, "message": f"{type(exc).__name__}: {exc}{_where(exc)}"}
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        try:
+            text = dumps(reply)
+        except (TypeError, ValueError) as exc:
+            text = dumps({"ok": False, "kind": "raised", "message": f"the result could not be sent: {exc}"})
+        tmp = out / f".{reply_name(i)}.tmp"
+        tmp.write_text(text)
+        os.replace(tmp, out / reply_name(i))
+        i, idle_since = i + 1, time.monotonic()

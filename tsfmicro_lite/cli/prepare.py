@@ -1,6 +1,8 @@
 """``tsfmicro prepare``: align, crop and cache a dataset's onset/apex inputs from the shell (2 threads).
 
 Same code as notebook 01 (``prepare(load_dataset(...), PrepConfig(...))``); a second run reads the cache.
+``--faces dataset`` takes the release's own crops (CASME II ``Cropped/``) and resizes them as the official
+code does (spec §1) instead of aligning with dlib.
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from pathlib import Path
 
 from ..data import DatasetError, list_datasets, load_dataset
 from ..preprocess.faces import FaceNotFoundError, FrameReadError
-from ..preprocess.pipeline import PrepConfig, prepare
+from ..preprocess.pipeline import FACES, CacheError, PrepConfig, prepare
 from ..synth import list_synth_profiles, make_synthme
 
 __all__ = ["register"]
@@ -20,13 +22,17 @@ def _prepare(args: argparse.Namespace) -> int:
         root = args.root
         if args.dataset == "synthme" and root is None:
             root = make_synthme(profile=args.synth_profile)
-        df = load_dataset(args.dataset, root, classes=args.classes, sheet=args.sheet)
+        layout = "cropped" if args.faces == "dataset" else "auto"
+        df = load_dataset(args.dataset, root, classes=args.classes, sheet=args.sheet, layout=layout)
         config = PrepConfig(size=args.size, margin=args.margin, detector=args.detector, upsample=args.upsample,
                             motion=args.motion, flow_method=args.flow_method, keep_candidates=args.keep_candidates,
-                            fallbacks=tuple(f for f in args.fallbacks.split(",") if f))
+                            fallbacks=tuple(f for f in args.fallbacks.split(",") if f), faces=args.faces)
         prepared = prepare(df, config, cache_dir=args.cache_dir, workers=args.workers, progress=True)
-    except (DatasetError, FaceNotFoundError, FrameReadError, FileNotFoundError, ValueError) as exc:
+    except (DatasetError, FaceNotFoundError, FrameReadError, FileNotFoundError, ValueError, CacheError) as exc:
         print(f"error: {exc}")
+        if args.faces == "dataset" and isinstance(exc, DatasetError):
+            print("hint: --faces dataset reads the release's own face crops (a folder named *Cropped* under --root); "
+                  "without them use --faces align (the kit's dlib alignment).")
         return 1
     print(prepared.summary())
     return 0
@@ -48,6 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--upsample", type=int, default=1)
     p.add_argument("--motion", default="diff", choices=["diff", "flow", "strain", "all"])
     p.add_argument("--flow-method", default="farneback", choices=["farneback", "dis", "tvl1"])
+    p.add_argument("--faces", default="align", choices=list(FACES),
+                   help="align: detect and align with dlib (the kit's default); dataset: the release's own crops, "
+                        "resized as the official code (PIL bilinear to --size)")
     p.add_argument("--keep-candidates", action="store_true",
                    help="also store the frames the training-time frame-pair search may pick")
     p.add_argument("--fallbacks", default="haar,landmarks,crop",

@@ -9,12 +9,18 @@ per dataset (subject folder names, example paths, frame sub-folders) comes from 
 A frame's number is the run of digits at the end of its file name, so padding and prefixes do not
 matter. When both a cropped and a raw copy exist, ``layout="auto"`` takes the cropped one, as the
 official code does.
+
+What is not a frame is ignored and counted (``FrameScan``, summed into the load report): dot-files,
+including macOS AppleDouble sidecars (``._img12.jpg``), and OS junk (``Thumbs.db``, ``desktop.ini``);
+images whose names end in no frame number; images with a minority name prefix. An unreadable folder
+is reported as unreadable, with the OS error, never as "empty".
 """
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DatasetError
@@ -24,6 +30,12 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 LAYOUTS = ("auto", "cropped", "raw")
 _FRAME_STEM = re.compile(r"^(.*?)(\d+)$")
 _SKIP_DIRS = {"landmarks", "__pycache__"}
+#: OS junk that is never a frame (compared lower-cased); dot-files (AppleDouble ``._*``, ``.DS_Store``) too.
+JUNK_NAMES = {"thumbs.db", "desktop.ini", "ehthumbs.db", "icon\r"}
+IGNORED_DOTFILES = "dot-files (macOS AppleDouble '._*' sidecars, .DS_Store, ...)"
+IGNORED_JUNK = "OS junk files (Thumbs.db, desktop.ini)"
+IGNORED_UNNUMBERED = "images whose name ends in no frame number"
+IGNORED_PREFIX = "images with a minority name prefix (the most common prefix is the clip's)"
 
 
 def subject_folder_names(spec: DatasetSpec, subject: str) -> tuple[str, ...]:
@@ -89,17 +101,20 @@ class DiskIndex:
 
     def __init__(self) -> None:
         self._dirs: dict[Path, dict[str, str]] = {}
-        self._frames: dict[Path, dict[int, str]] = {}
+        self._scans: dict[Path, FrameScan] = {}
 
     def dir_names(self, path: Path) -> dict[str, str]:
         if path not in self._dirs:
             self._dirs[path] = _dir_names(path)
         return self._dirs[path]
 
+    def scan(self, path: Path) -> FrameScan:
+        if path not in self._scans:
+            self._scans[path] = scan_frames(path)
+        return self._scans[path]
+
     def frames(self, path: Path) -> dict[int, str]:
-        if path not in self._frames:
-            self._frames[path] = index_frames(path)
-        return self._frames[path]
+        return self.scan(path).frames
 
 
 def find_clip_dir(base: FramesBase, spec: DatasetSpec, subject: str, clip: str,
@@ -117,10 +132,15 @@ def find_clip_dir(base: FramesBase, spec: DatasetSpec, subject: str, clip: str,
         tried.append(subject_dir / clip)
         if real is None:
             continue
-        clip_real = disk.dir_names(subject_dir).get(clip.lower())
+        parent, clip_real = subject_dir, disk.dir_names(subject_dir).get(clip.lower())
+        for middle in spec.clip_parents:  # SMIC-HS: <subject>/micro/<emotion>/<clip>
+            if clip_real is not None:
+                break
+            parent = subject_dir / middle
+            clip_real = disk.dir_names(parent).get(clip.lower())
         if clip_real is None:
             continue
-        clip_dir = subject_dir / clip_real
+        clip_dir = parent / clip_real
         inner = disk.dir_names(clip_dir)
         for sub in spec.clip_subfolders:
             if sub.lower() in inner and not disk.frames(clip_dir):
@@ -129,28 +149,96 @@ def find_clip_dir(base: FramesBase, spec: DatasetSpec, subject: str, clip: str,
     return None, tried
 
 
-def index_frames(clip_dir: Path) -> dict[int, str]:
-    """Frame number → image path for every image in ``clip_dir``, sorted by number.
+@dataclass
+class FrameScan:
+    """What one clip folder holds: its frames, what was ignored (by kind, with example names), errors."""
+
+    path: Path
+    frames: dict[int, str] = field(default_factory=dict)
+    ignored: Counter = field(default_factory=Counter)  # kind (IGNORED_*) → count
+    examples: dict[str, list[str]] = field(default_factory=dict)  # kind → up to 3 file names
+    other_files: list[str] = field(default_factory=list)  # up to 5 names of non-image files
+    error: str = ""  # the OS error when the folder cannot be listed (permissions, ...)
+
+    def _ignore(self, kind: str, name: str) -> None:
+        self.ignored[kind] += 1
+        names = self.examples.setdefault(kind, [])
+        if len(names) < 3:
+            names.append(name)
+
+    def why_empty(self) -> str:
+        """Why no frame was found, in words (for the reader's error message)."""
+        if self.error:
+            return f"{self.path} cannot be read ({self.error}); fix its permissions"
+        if self.ignored:
+            parts = [f"{n} {kind}, e.g. {', '.join(self.examples.get(kind, []))}"
+                     for kind, n in self.ignored.most_common()]
+            return f"{self.path} holds no frame images, only ignored files: {'; '.join(parts)}"
+        if self.other_files:
+            return (f"{self.path} holds no images ({', '.join(IMAGE_SUFFIXES)}); files found: "
+                    f"{', '.join(self.other_files)}")
+        return f"{self.path} holds no images"
+
+
+def scan_frames(clip_dir: Path) -> FrameScan:
+    """Index ``clip_dir``'s frames and count what is not one (see the module docstring).
 
     The number is the digits ending the file stem (``reg_img46`` → 46, ``006_05562`` → 5562). If
-    images with different prefixes share a folder, the most common prefix wins.
+    images with different prefixes share a folder, the most common prefix wins; the others are counted.
     """
+    scan = FrameScan(Path(clip_dir))
     groups: dict[str, dict[int, str]] = {}
     try:
         entries = list(os.scandir(clip_dir))
-    except OSError:
-        return {}
-    for entry in entries:
-        stem, suffix = os.path.splitext(entry.name)
-        if suffix.lower() not in IMAGE_SUFFIXES or not entry.is_file():
+    except OSError as exc:
+        scan.error = f"{type(exc).__name__}: {exc.strerror or exc}"
+        return scan
+    for entry in sorted(entries, key=lambda e: e.name):
+        name = entry.name
+        if name.startswith("."):
+            if not entry.is_dir():
+                scan._ignore(IGNORED_DOTFILES, name)
+            continue
+        if name.lower() in JUNK_NAMES:
+            scan._ignore(IGNORED_JUNK, name)
+            continue
+        stem, suffix = os.path.splitext(name)
+        try:
+            is_file = entry.is_file()
+        except OSError:
+            is_file = False
+        if not is_file:
+            continue
+        if suffix.lower() not in IMAGE_SUFFIXES:
+            if len(scan.other_files) < 5:
+                scan.other_files.append(name)
             continue
         match = _FRAME_STEM.match(stem)
         if match:
             groups.setdefault(match.group(1), {})[int(match.group(2))] = entry.path
-    if not groups:
-        return {}
-    prefix = max(groups, key=lambda p: (len(groups[p]), p))
-    return dict(sorted(groups[prefix].items()))
+        else:
+            scan._ignore(IGNORED_UNNUMBERED, name)
+    if groups:
+        prefix = max(groups, key=lambda p: (len(groups[p]), p))
+        scan.frames = dict(sorted(groups[prefix].items()))
+        for other, frames in sorted(groups.items()):
+            if other != prefix:
+                for path in frames.values():
+                    scan._ignore(IGNORED_PREFIX, os.path.basename(path))
+    return scan
+
+
+def index_frames(clip_dir: Path) -> dict[int, str]:
+    """Frame number → image path for every image in ``clip_dir``, sorted by number (see :func:`scan_frames`)."""
+    return scan_frames(clip_dir).frames
+
+
+def in_cropped_copy(clip_dir: str | os.PathLike) -> bool:
+    """Whether a clip folder lies in a cropped copy: the folder holding its subject folder (or, for a frame
+    sub-folder such as CAS(ME)^3's ``color/``, the one above) has "crop" in its name, the rule
+    :func:`find_frames_base` uses to call a copy ``cropped`` (CASME II's ``Cropped/``)."""
+    parents = Path(clip_dir).parents
+    return any("crop" in parents[k].name.lower() for k in (1, 2) if k < len(parents))
 
 
 def nearest_frame(frames: dict[int, str], number: int) -> int | None:

@@ -22,6 +22,13 @@ Rules applied to each sheet row, in order (each fix or skip is counted in the re
 4. ``frame_paths`` lists every image on disk from onset to offset; numbers absent in between are
    counted as missing frames (not an error: several releases drop frames).
 5. A clip listed in the sheet but absent on disk is an error naming the row and the paths tried.
+6. A row repeating an earlier row's subject, clip, onset, apex and offset is a duplicate: with the
+   same emotion it is skipped and counted; with another emotion it is an error (which one is right?).
+
+Counted, never silent: files in clip folders that are not frames (``layouts.scan_frames``: dot-files
+and AppleDouble ``._*`` sidecars, OS junk, unnumbered or minority-prefix images), clip folders on disk
+that no sheet row names, and the rule that picked the sheet among several versions. A sheet with a
+header but no sample rows is an error naming the sheet.
 
 Errors are ``DatasetError`` with file, row, subject/clip, what is wrong and the fix.
 ``skip_bad_rows=True`` turns row errors (rules 1, 2, 3, 5) into counted skips.
@@ -39,7 +46,7 @@ import pandas as pd
 from .datasets import get_spec, list_datasets
 from .errors import DatasetError
 from .layouts import DiskIndex, FramesBase, find_clip_dir, find_frames_base, nearest_frame
-from .sheets import Sheet, SheetRow, clean_text, find_sheet, normalise_action_units, parse_frame, read_sheet
+from .sheets import Sheet, SheetRow, choose_sheet, clean_text, normalise_action_units, parse_frame, read_sheet
 from .spec import ClassMapping, DatasetSpec, normalise_emotion
 
 __all__ = ["DatasetError", "LoadReport", "load_dataset", "dataset_report", "ROOT_ENV"]
@@ -77,6 +84,12 @@ class LoadReport:
     missing_clips: int = 0
     non_sample_rows: int = 0
     details: list[str] = field(default_factory=list)
+    sheet_choice: str = ""  # which rule picked the sheet among several versions (empty: one candidate)
+    duplicate_rows: int = 0  # rows repeating an earlier row (skipped, also counted in ``skipped``)
+    ignored_files: Counter = field(default_factory=Counter)  # kind → files in used clip folders that are not frames
+    ignored_examples: dict = field(default_factory=dict)  # kind → a few file paths
+    unlisted_clips: int = 0  # clip folders on disk (under the sheet's subjects) that no sheet row names
+    unlisted_examples: list[str] = field(default_factory=list)
 
     @property
     def rows_skipped(self) -> int:
@@ -87,6 +100,9 @@ class LoadReport:
         out["skipped"] = dict(self.skipped)
         out["fixes"] = dict(self.fixes)
         out["details"] = list(self.details)
+        out["ignored_files"] = dict(self.ignored_files)
+        out["ignored_examples"] = {k: list(v) for k, v in self.ignored_examples.items()}
+        out["unlisted_examples"] = list(self.unlisted_examples)
         out["rows_skipped"] = self.rows_skipped
         return out
 
@@ -98,8 +114,10 @@ class LoadReport:
             self.details.append(line)
 
     def __str__(self) -> str:
-        lines = [f"{self.dataset} ({self.num_classes} classes): sheet {self.sheet}",
-                 f"frames under {self.frames_base} ({self.layout} layout)",
+        lines = [f"{self.dataset} ({self.num_classes} classes): sheet {self.sheet}"]
+        if self.sheet_choice:
+            lines.append(f"  {self.sheet_choice}")
+        lines += [f"frames under {self.frames_base} ({self.layout} layout)",
                  f"rows read {self.rows_read}, kept {self.rows_kept}, skipped {self.rows_skipped}"]
         lines += [f"  skipped {n:4d}  {why}" for why, n in self.skipped.most_common()]
         lines += [f"  fixed   {n:4d}  {what}" for what, n in self.fixes.most_common()]
@@ -109,6 +127,12 @@ class LoadReport:
         if self.non_sample_rows:
             lines.append(f"rows without clip name or onset (notes, sub-titles) ignored: "
                          f"{self.non_sample_rows}")
+        for kind, n in self.ignored_files.most_common():
+            shown = ", ".join(self.ignored_examples.get(kind, []))
+            lines.append(f"  ignored {n:4d}  {kind} in clip folders, e.g. {shown}")
+        if self.unlisted_clips:
+            lines.append(f"clip folders on disk with no sheet row (not loaded): {self.unlisted_clips}, e.g. "
+                         f"{', '.join(self.unlisted_examples)}")
         return "\n".join(lines)
 
 
@@ -139,13 +163,13 @@ def _resolve_root(spec: DatasetSpec, root: str | os.PathLike | None) -> Path:
     return path
 
 
-def _resolve_sheet(root: Path, spec: DatasetSpec, sheet: str | os.PathLike | None) -> Path:
+def _resolve_sheet(root: Path, spec: DatasetSpec, sheet: str | os.PathLike | None) -> tuple[Path, str]:
     if sheet is None:
-        return find_sheet(root, spec)
+        return choose_sheet(root, spec)
     path = Path(sheet).expanduser()
     if not path.exists() and not path.is_absolute() and (root / path).exists():
         path = root / path
-    return path
+    return path, ""
 
 
 def _frames(row: SheetRow, report: LoadReport, where: str) -> tuple[int, int, int]:
@@ -187,14 +211,15 @@ def _frames(row: SheetRow, report: LoadReport, where: str) -> tuple[int, int, in
 
 
 def _on_disk(frames: dict[int, str], number: int, key: str, tolerance: int, clip_dir: Path,
-             report: LoadReport, where: str) -> int:
+             report: LoadReport, where: str, disk: DiskIndex) -> int:
     """Rule 3: the frame itself, or the nearest existing one within ``tolerance``."""
     if number in frames:
         return number
     near = nearest_frame(frames, number)
     if near is None:
-        raise _RowProblem("clip folder has no frames", f"{clip_dir} holds no images",
-                          f"copy the clip's frames there, {_SKIP_HINT}")
+        scan = disk.scan(clip_dir)
+        reason = "clip folder unreadable" if scan.error else "clip folder has no frames"
+        raise _RowProblem(reason, scan.why_empty(), f"copy the clip's frames there, {_SKIP_HINT}")
     if abs(near - number) > tolerance:
         raise _RowProblem(
             f"{key} frame not on disk",
@@ -205,6 +230,51 @@ def _on_disk(frames: dict[int, str], number: int, key: str, tolerance: int, clip
     report.fixes[f"{key} frame not on disk → nearest frame within {tolerance}"] += 1
     report.note(f"{where}: {key} {number} → {near} (nearest image on disk)")
     return near
+
+
+def _unreadable(path: Path) -> str:
+    """The OS error listing an existing folder gives (permissions, ...), or "" when it lists fine or is absent."""
+    if not path.is_dir():
+        return ""
+    try:
+        with os.scandir(path):
+            return ""
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc.strerror or exc}"
+
+
+def _row_key(row: SheetRow, subject: str, clip: str) -> tuple:
+    frames = []
+    for key in ("onset", "apex", "offset"):
+        try:
+            frames.append(parse_frame(row.values[key]))
+        except ValueError:
+            frames.append(str(row.values[key]))
+    return (subject, clip.lower(), *frames)
+
+
+def _count_disk(report: LoadReport, spec: DatasetSpec, base: FramesBase, disk: DiskIndex,
+                subjects: list[tuple[SheetRow, str, str]], clip_dirs: set[str]) -> None:
+    """Count the ignored files of the clip folders read, and the clip folders no sheet row names."""
+    for scan in (disk.scan(Path(d)) for d in sorted(clip_dirs)):
+        for kind, n in scan.ignored.items():
+            report.ignored_files[kind] += n
+            shown = report.ignored_examples.setdefault(kind, [])
+            shown.extend(str(scan.path / name) for name in scan.examples.get(kind, [])[:3 - len(shown)])
+    named: set[Path] = set()
+    subject_dirs: set[Path] = set()
+    for _, subject, clip in subjects:
+        clip_dir, tried = find_clip_dir(base, spec, subject, clip, disk)
+        subject_dirs.update(t.parent for t in tried if t.parent.is_dir())
+        if clip_dir is not None:
+            named.update({clip_dir, *clip_dir.parents})  # SMIC-HS nests clips in micro/<emotion>/
+    for subject_dir in sorted(subject_dirs):
+        for name in sorted(disk.dir_names(subject_dir).values()):
+            if name.startswith(".") or (subject_dir / name) in named:
+                continue
+            report.unlisted_clips += 1
+            if len(report.unlisted_examples) < 5:
+                report.unlisted_examples.append(f"{subject_dir.name}/{name}")
 
 
 def _build_record(spec: DatasetSpec, mapping: ClassMapping, row: SheetRow, subject: str,
@@ -228,14 +298,19 @@ def _build_record(spec: DatasetSpec, mapping: ClassMapping, row: SheetRow, subje
     onset, apex, offset = _frames(row, report, where)
     clip_dir, tried = find_clip_dir(base, spec, subject, clip, disk)
     if clip_dir is None:
+        unreadable = [f"{d} ({err})" for d in dict.fromkeys(t.parent for t in tried)
+                      if (err := _unreadable(d))]
+        if unreadable:
+            raise _RowProblem("subject folder unreadable",
+                              f"cannot list {', '.join(unreadable)}", f"fix its permissions, {_SKIP_HINT}")
         raise _RowProblem("clip folder missing on disk",
                           f"clip folder not found; looked in {', '.join(map(str, tried))}",
                           f"check root= (and layout=), copy the clip there, {_SKIP_HINT}",
                           missing_clip=True)
     frames = disk.frames(clip_dir)
-    onset = _on_disk(frames, onset, "onset", tolerance, clip_dir, report, where)
-    apex = _on_disk(frames, apex, "apex", tolerance, clip_dir, report, where)
-    offset = _on_disk(frames, offset, "offset", tolerance, clip_dir, report, where)
+    onset = _on_disk(frames, onset, "onset", tolerance, clip_dir, report, where, disk)
+    apex = _on_disk(frames, apex, "apex", tolerance, clip_dir, report, where, disk)
+    offset = _on_disk(frames, offset, "offset", tolerance, clip_dir, report, where, disk)
     if apex < onset:  # only possible when both were moved to frames on disk
         raise _RowProblem("apex before onset", f"apex {apex} is before onset {onset} once matched "
                           f"to the images in {clip_dir}", f"correct the sheet, {_SKIP_HINT}")
@@ -293,10 +368,19 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, classes: int 
     spec = get_spec(name)
     mapping = spec.mapping(classes)
     root_path = _resolve_root(spec, root)
-    sheet_path = _resolve_sheet(root_path, spec, sheet)
-    table: Sheet = read_sheet(sheet_path)
+    if spec.index_tree is not None and sheet is None:  # SMIC-HS: no sheet, its folders are the annotation
+        table: Sheet = spec.index_tree(root_path)
+        sheet_path, sheet_choice = table.path, "no annotation sheet in this release: rows read from its folders"
+    else:
+        sheet_path, sheet_choice = _resolve_sheet(root_path, spec, sheet)
+        table = read_sheet(sheet_path)
     report = LoadReport(spec.name, mapping.num_classes, str(root_path), str(sheet_path),
-                        non_sample_rows=len(table.ignored_rows))
+                        non_sample_rows=len(table.ignored_rows), sheet_choice=sheet_choice)
+    if not table.rows:
+        raise DatasetError(
+            f"{sheet_path}: header found in row {table.header_row} but no sample rows below it "
+            f"({len(table.ignored_rows)} rows without a clip name or onset). Fix: fill in the sheet, or "
+            f"pass sheet= (CLI: --sheet) the sheet that holds the annotations.")
     if "action_units" not in table.columns:
         report.fixes["no Action Units column → action_units left empty"] += len(table.rows)
 
@@ -323,9 +407,28 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, classes: int 
 
     records: list[dict[str, Any]] = []
     disk = DiskIndex()
+    seen: dict[tuple, tuple[int, str]] = {}
+    clip_dirs: set[str] = set()
     for row, subject, clip in subjects:
         report.rows_read += 1
         where = f"{table.name} row {row.number} ({subject}/{clip})"
+        key = _row_key(row, subject, clip)
+        emotion = normalise_emotion(clean_text(row.values["emotion"]))
+        if key in seen:
+            first, first_emotion = seen[key]
+            if first_emotion == emotion:
+                report.duplicate_rows += 1
+                report.skipped["duplicate row (same subject, clip, onset, apex, offset, emotion)"] += 1
+                report.note(f"{where}: skipped, a duplicate of row {first}")
+                continue
+            message = (f"repeats row {first}'s subject, clip and frames with another emotion "
+                       f"({row.values['emotion']!r}, row {first} says {first_emotion!r})")
+            if not skip_bad_rows:
+                raise DatasetError(f"{where}: {message}. Fix: delete the wrong row, {_SKIP_HINT}.")
+            report.skipped["conflicting duplicate row"] += 1
+            report.note(f"{where}: skipped, {message}")
+            continue
+        seen[key] = (row.number, emotion)
         try:
             record = _build_record(spec, mapping, row, subject, clip, base, root_path,
                                    int(frame_tolerance), report, where, disk)
@@ -338,6 +441,8 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, classes: int 
             continue
         if record is not None:
             records.append(record)
+            clip_dirs.add(record["clip_dir"])
+    _count_disk(report, spec, base, disk, subjects, clip_dirs)
     report.rows_kept = len(records)
     if not records:
         raise DatasetError(f"{table.name}: no sample left for the {mapping.num_classes}-class "

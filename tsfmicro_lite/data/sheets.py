@@ -128,8 +128,24 @@ def clean_text(value: object) -> str:
 def find_sheet(root: Path, spec: DatasetSpec) -> Path:
     """The annotation sheet under ``root`` (then its subfolders, then its parent), by ``spec.sheet_patterns``.
 
-    Among several files matching the same pattern, the last by name wins (CASME II's
-    ``-20190701`` over ``-20140508``; the official code reads the 2019 sheet), xlsx before csv.
+    See :func:`choose_sheet` for the rule when several files match.
+    """
+    return choose_sheet(root, spec)[0]
+
+
+def _version_key(path: Path) -> str:
+    """A sheet name with its digit runs (dates, versions) blanked: equal keys are versions of one sheet."""
+    return re.sub(r"\d+", "#", path.stem.lower())
+
+
+def choose_sheet(root: Path, spec: DatasetSpec) -> tuple[Path, str]:
+    """The annotation sheet and, when other candidates were passed over, a sentence saying which and why.
+
+    Rule (documented in docs/datasets.md): among the files matching the first pattern that matches,
+    names that differ only in their digits are versions of one sheet and the latest (largest number)
+    wins (CASME II's ``-20190701`` over ``-20140508``; the official code reads the 2019 sheet), xlsx
+    before csv. Candidates whose names differ otherwise (``… - old draft.xlsx``) are refused with the
+    list: pass ``sheet=`` (CLI: ``--sheet``) to pick one.
     """
     patterns = spec.sheet_patterns
     tiers = [[root], sorted(p for p in _safe_iterdir(root) if p.is_dir()), [root.parent]]
@@ -141,12 +157,26 @@ def find_sheet(root: Path, spec: DatasetSpec) -> Path:
             hits = [f for f in files if fnmatch.fnmatchcase(f.name.lower(), pattern + ".*")
                     or fnmatch.fnmatchcase(f.stem.lower(), pattern)]
             if hits:
+                if len({_version_key(f) for f in hits}) > 1:
+                    listed = "\n  ".join(str(f) for f in sorted(hits))
+                    raise DatasetError(
+                        f"{len(hits)} candidate annotation sheets match {pattern}.* and the kit will not "
+                        f"guess which is right:\n  {listed}\nFix: pass sheet=<one of them> (CLI: --sheet "
+                        f"PATH), or move the others out of {root}.")
                 ext_rank = {s: i for i, s in enumerate(SHEET_SUFFIXES)}
-                return max(hits, key=lambda f: (f.stem.lower(), -ext_rank[f.suffix.lower()]))
+                chosen = max(hits, key=lambda f: (_numbers(f), f.stem.lower(), -ext_rank[f.suffix.lower()]))
+                others = sorted(f.name for f in hits if f != chosen)
+                note = (f"sheet {chosen.name} chosen over {', '.join(others)} (the latest version by the "
+                        f"number in its name, xlsx before csv; pass sheet= to pick another)") if others else ""
+                return chosen, note
     raise DatasetError(
         f"no annotation sheet found in {root} (nor its subfolders or parent): looked for "
         f"{', '.join(p + '.xlsx/.csv' for p in patterns)}. Fix: pass sheet=<path to the sheet> "
         f"(CLI: --sheet PATH).")
+
+
+def _numbers(path: Path) -> tuple[int, ...]:
+    return tuple(int(d) for d in re.findall(r"\d+", path.stem))
 
 
 def _safe_iterdir(path: Path) -> list[Path]:

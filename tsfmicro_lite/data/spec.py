@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from .errors import DatasetError
 
@@ -108,6 +108,12 @@ class DatasetSpec:
         synthetic: True for generated data (results on it are labelled synthetic).
         landmarks_dir: folder under the root with ground-truth landmarks ``<subject>/<clip>.npy``.
         make_root: returns a root when none is given (SynthME generates one); None for real datasets.
+        cropped_layout: where the release's own face crops are (what the official code reads, spec §1 / §8;
+            ``prepare(..., PrepConfig(faces="dataset"))`` uses them); empty when the release has none.
+        clip_parents: folders between a subject folder and its clip folders, tried in order when the clip is
+            not directly under the subject (SMIC-HS: ``micro/positive``, ``micro/negative``, ``micro/surprise``).
+        index_tree: for a release without an annotation sheet (SMIC-HS), ``index_tree(root) -> sheets.Sheet``
+            builds the sheet rows from its folders; None for the datasets that ship a sheet.
     """
 
     name: str
@@ -125,6 +131,9 @@ class DatasetSpec:
     synthetic: bool = False
     landmarks_dir: str | None = None
     make_root: Callable[[], Path] | None = None
+    cropped_layout: str = ""
+    clip_parents: tuple[str, ...] = ()
+    index_tree: Callable[[Path], Any] | None = None
 
     @property
     def keys(self) -> tuple[str, ...]:

@@ -47,6 +47,10 @@ class ModelConfig:
     fusion_op: str = "add"                # late only: add (paper) | concat | gate | cross_attention
     t2s_position: str = "after"           # t2s only: "after" the ViT blocks (official code) | "before" (Fig. 1(d))
     spatial_input: str = "onset"          # spatial_only: "onset" (ablation of late) | "apex" (official script)
+    # --- sequence only: retention over a clip's frames (models/sequence.py) ---
+    num_frames: int = 8                   # K frames onset→offset the data is prepared with (PrepConfig(frames=K))
+    frame_stages: int = 2                 # RMT stem + this many stages run on every frame (shared); the rest once
+    frame_tokens: str = "grid"            # "grid": retention over frames at each position | "pooled": 1 token a frame
 
     # ---- derived sizes ----
     @property
@@ -83,7 +87,8 @@ class ModelConfig:
             raise ValueError(f"ModelConfig: ViT dim {self.dim} (= last embed_dim) is not divisible by "
                              f"vit_heads {self.vit_heads}")
         choices = {"mixer": ("masa", "retention"), "fusion_op": ("add", "concat", "gate", "cross_attention"),
-                   "t2s_position": ("before", "after"), "spatial_input": ("onset", "apex")}
+                   "t2s_position": ("before", "after"), "spatial_input": ("onset", "apex"),
+                   "frame_tokens": ("grid", "pooled")}
         for name, allowed in choices.items():
             value = getattr(self, name)
             if value not in allowed:
@@ -92,6 +97,12 @@ class ModelConfig:
             raise ValueError("ModelConfig.spatial_input='apex' rebuilds apex = onset + motion, which needs the "
                              f"motion input to be apex − onset ({self.onset_channels} channels); got "
                              f"motion_channels={self.motion_channels}. Use spatial_input='onset' with flow/strain.")
+        if self.num_frames < 2:
+            raise ValueError(f"ModelConfig.num_frames must be ≥ 2 (the onset and at least one later frame), "
+                             f"got {self.num_frames}")
+        if not 1 <= self.frame_stages <= n:
+            raise ValueError(f"ModelConfig.frame_stages must be 1..{n} (RMT stages run per frame), "
+                             f"got {self.frame_stages}")
         if self.num_classes < 1:
             raise ValueError(f"ModelConfig.num_classes must be ≥ 1, got {self.num_classes}")
         return self

@@ -13,6 +13,7 @@ from torch import nn
 from ..utils.names import unknown
 from .config import PRESETS, ModelConfig, get_preset, list_presets  # noqa: F401  (list_presets re-exported)
 from .fusion import EarlyFusion, LateFusion, S2TFusion, SpatialOnly, T2SFusion, TemporalOnly, TSFModel
+from .sequence import SequenceFusion
 
 _VARIANTS: dict[str, Callable[[ModelConfig], TSFModel]] = {}
 
@@ -64,6 +65,12 @@ def temporal_only(config: ModelConfig) -> TSFModel:
 def spatial_only(config: ModelConfig) -> TSFModel:
     """Ablation (no Fig. 1 panel): the ViT spatial branch and the (b) head; ``spatial_input`` onset|apex."""
     return SpatialOnly(config)
+
+
+@register_variant("sequence")
+def sequence(config: ModelConfig) -> TSFModel:
+    """Beyond Fig. 1: retention over a clip's ``num_frames`` frames (per-frame RMT stages), late fusion, (b) head."""
+    return SequenceFusion(config)
 
 
 def list_variants() -> list[str]:

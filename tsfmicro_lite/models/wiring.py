@@ -20,10 +20,11 @@ from torch.utils.flop_counter import FlopCounterMode
 from .factory import build_model, count_parameters
 from .fusion import AddFuse, ConcatFuse, CrossAttentionFuse, FusionHead, GateFuse, TSFModel, Upsample
 from .rmt import ConvStem, RMTStage
+from .sequence import FrameRetention
 from .vit import Block, PatchEmbed, Thumbnail
 
 LEAVES = (ConvStem, RMTStage, Thumbnail, PatchEmbed, Block, nn.LayerNorm, FusionHead, Upsample,
-          AddFuse, ConcatFuse, GateFuse, CrossAttentionFuse)
+          AddFuse, ConcatFuse, GateFuse, CrossAttentionFuse, FrameRetention)
 _MERGES = {operator.add: "+", torch.add: "+", operator.mul: "×", torch.cat: "concat"}
 
 
@@ -75,8 +76,8 @@ def _label(name: str) -> str:
     if "blocks" in parts:
         return f"ViT block {int(parts[-1]) + 1}"
     return {"thumbnail": "resize to thumbnail", "patch_embed": "patch embed (k1)", "pos_embed": "pos-emb",
-            "norm": "ViT final LN", "head": "fusion head (b)", "fuse": "fuse op", "upsample": "3× ConvTranspose"
-            }.get(parts[-1], name)
+            "norm": "ViT final LN", "head": "fusion head (b)", "fuse": "fuse op", "upsample": "3× ConvTranspose",
+            "temporal_mixer": "retention over frames"}.get(parts[-1], name)
 
 
 def _lane(name: str, input_lanes: set[str]) -> str:

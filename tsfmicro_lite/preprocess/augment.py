@@ -11,6 +11,9 @@ Two ideas from the official code (spec §1), re-written here:
    *same* random parameters for both frames (the official code stacks them into one 6-channel tensor),
    so the augmentation never creates motion of its own. Padding/rotation fill is 0 in normalised space,
    i.e. the ImageNet mean colour, as in the official code. Flow vectors are flipped/rotated with the image.
+   ``interpolation="nearest"`` resamples the rotation as torchvision's ``RandomRotation`` default does (the
+   official code, spec §1; the ``paper`` preset); the kit's default ``"bilinear"`` is smoother but shrinks a
+   1-pixel apex − onset motion to ~0.85 of its size on training batches only (the test set is not augmented).
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ from ..data.datasets import find_spec, get_spec
 if TYPE_CHECKING:
     import torch
 
+INTERPOLATIONS = ("bilinear", "nearest")  # rotation resampling of JointAugment (nearest = official, spec §1)
+
 
 def search_radius(onset: int, apex: int, dataset: str = "casme2") -> int:
     """Radius r of the frame-pair search, from the dataset's spec (``DatasetSpec.search_radius``, spec §1).
@@ -37,6 +42,16 @@ def search_radius(onset: int, apex: int, dataset: str = "casme2") -> int:
     return (find_spec(dataset) or get_spec("casme2")).search_radius(onset, apex)
 
 
+def official_pair_search(dataset: str, classes: int, variant: str | None = None) -> bool:
+    """Whether the official script of that task and variant runs the training-time search (spec §1's table).
+
+    Every script does except ``classes/samm/dataset_c3.py`` (SAMM 3-class, the main ``late`` model; its
+    search is commented out); the fusion SAMM 3-class script (the other variants) does search.
+    """
+    key = (find_spec(dataset) or get_spec("casme2")).name
+    return not (key == "samm" and classes == 3 and variant in (None, "late"))
+
+
 def candidate_pairs(radius: int) -> list[tuple[int, int]]:
     """(i, j) offsets meaning the pair (onset + i, apex − j): the annotated pair first, then i-only, j-only, both.
 
@@ -47,6 +62,19 @@ def candidate_pairs(radius: int) -> list[tuple[int, int]]:
     pairs += [(0, j) for j in range(1, radius + 1)]
     pairs += [(i, j) for i in range(1, radius + 1) for j in range(1, radius + 1)]
     return pairs
+
+
+def official_candidate_pairs(radius: int) -> list[tuple[int, int]]:
+    """The same (i, j) offsets in the order the official ``base.py`` fills its dict (spec §1): annotated, then
+    per i: (i, 0), (i, 1..r); then (0, j). ``max`` over that dict keeps the first of equal norms, so this
+    order decides ties (repeated frames).
+
+    Taught in notebooks/01_data_and_preprocessing.ipynb, section "5 · What the model receives".
+    """
+    pairs = [(0, 0)]
+    for i in range(1, radius + 1):
+        pairs += [(i, 0)] + [(i, j) for j in range(1, radius + 1)]
+    return pairs + [(0, j) for j in range(1, radius + 1)]
 
 
 def pair_norm(onset: np.ndarray, apex: np.ndarray, wraparound: bool = False) -> float:
@@ -66,12 +94,15 @@ def select_frame_pair(onset_frames: Sequence[np.ndarray], apex_frames: Sequence[
     """Pick (i, j) maximising ‖apex_frames[j] − onset_frames[i]‖ where onset_frames[i] is frame onset+i
     and apex_frames[j] is frame apex−j; ties keep the earlier candidate (the annotated pair wins ties).
 
+    ``wraparound=True`` is the official search (the ``paper`` preset): uint8 subtraction and the official
+    candidate order (:func:`official_candidate_pairs`) for ties; the default is the kit's corrected one.
+
     Taught in notebooks/01_data_and_preprocessing.ipynb, section "5 · What the model receives".
     """
     radius = min(len(onset_frames), len(apex_frames)) - 1
     if radius < 0:
         raise ValueError("select_frame_pair needs at least the onset and the apex frame")
-    pairs = candidate_pairs(radius)
+    pairs = official_candidate_pairs(radius) if wraparound else candidate_pairs(radius)
     norms = [pair_norm(onset_frames[i], apex_frames[j], wraparound) for i, j in pairs]
     return pairs[int(np.argmax(norms))]
 
@@ -89,12 +120,18 @@ class JointAugment:
     flip_p: float = 0.5
     degrees: float = 4.0
     padding: int = 4
+    interpolation: str = "bilinear"  # "nearest" = torchvision RandomRotation's default, as the official code
+
+    def __post_init__(self) -> None:
+        if self.interpolation not in INTERPOLATIONS:
+            raise ValueError(f"JointAugment.interpolation must be one of {list(INTERPOLATIONS)}, "
+                             f"got {self.interpolation!r} (nearest = the official code, spec §1)")
 
     @classmethod
-    def for_task(cls, dataset: str, classes: int) -> "JointAugment":
+    def for_task(cls, dataset: str, classes: int, interpolation: str = "bilinear") -> "JointAugment":
         if dataset.lower() == "casme3" or classes >= 4:
-            return cls(degrees=3.0, padding=15)
-        return cls(degrees=4.0, padding=4)
+            return cls(degrees=3.0, padding=15, interpolation=interpolation)
+        return cls(degrees=4.0, padding=4, interpolation=interpolation)
 
     def sample(self, generator: torch.Generator | None = None) -> dict[str, float | int | bool]:
         """Draw one set of parameters (flip, angle in degrees, crop offsets in [0, 2·padding])."""
@@ -107,12 +144,15 @@ class JointAugment:
     def __call__(self, *tensors: torch.Tensor, generator: torch.Generator | None = None,
                  vectors: Sequence[int] = ()) -> tuple[torch.Tensor, ...]:
         """Augment (C, S, S) tensors jointly; indices in ``vectors`` are 2-channel flow fields (u, v)."""
-        return apply_joint(tensors, self.sample(generator), self.padding, vectors)
+        return apply_joint(tensors, self.sample(generator), self.padding, vectors, self.interpolation)
 
 
 def apply_joint(tensors: Sequence[torch.Tensor], params: dict, padding: int,
-                vectors: Sequence[int] = ()) -> tuple[torch.Tensor, ...]:
+                vectors: Sequence[int] = (), interpolation: str = "bilinear") -> tuple[torch.Tensor, ...]:
     """Apply one drawn parameter set to several (C, S, S) tensors at once (one grid_sample for all).
+
+    ``interpolation``: ``"bilinear"`` (the kit's default) or ``"nearest"`` (torchvision's ``RandomRotation``
+    default, as the official code: every output pixel is one input pixel, so a motion keeps its size).
 
     Taught in notebooks/01_data_and_preprocessing.ipynb, section "5 · What the model receives".
     """
@@ -133,7 +173,7 @@ def apply_joint(tensors: Sequence[torch.Tensor], params: dict, padding: int,
     theta = torch.tensor([[cos, -sin * h / w, tx], [sin * w / h, cos, ty]], dtype=x.dtype)[None]
     if angle != 0.0 or tx != 0.0 or ty != 0.0:
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        x = F.grid_sample(x, grid, mode=interpolation, padding_mode="zeros", align_corners=False)
     out = list(torch.split(x[0], sizes, dim=0))
     for k in vectors:
         u, v = out[k][0], out[k][1]

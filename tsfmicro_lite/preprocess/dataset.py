@@ -60,7 +60,7 @@ class MicroExpressionDataset(Dataset):
 
     def __init__(self, prepared, indices: Sequence[int] | None = None, train: bool = False,
                  augment: JointAugment | bool | None = None, motion: str = "diff", pair_search: bool = False,
-                 wraparound: bool = False, size: int | None = None, seed: int | None = None):
+                 wraparound: bool = False, size: int | None = None, seed: int | None = None, frames: bool = False):
         if motion not in MOTION_CHANNELS:
             raise ValueError(f"motion must be one of {list(MOTION_CHANNELS)}, got {motion!r}")
         if motion != "diff" and getattr(prepared, motion) is None:
@@ -69,6 +69,11 @@ class MicroExpressionDataset(Dataset):
         if pair_search and prepared.onset_candidates is None:
             raise ValueError("pair_search=True needs the candidate frames; prepare with "
                              "PrepConfig(keep_candidates=True)")
+        if frames and (prepared.frames is None or motion != "diff" or pair_search):
+            raise ValueError("frames=True (the sequence variant) needs clips prepared with PrepConfig(frames=K), "
+                             f"motion='diff' and no pair_search; got frames={getattr(prepared.config, 'frames', 0)}, "
+                             f"motion={motion!r}, pair_search={pair_search}")
+        self.sequence = frames
         self.prepared = prepared
         self.indices = np.arange(len(prepared)) if indices is None else np.asarray(indices, dtype=np.int64)
         self.train, self.motion, self.size = train, motion, size
@@ -96,6 +101,8 @@ class MicroExpressionDataset(Dataset):
         return p.onset[i], p.apex[i]
 
     def __getitem__(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self.sequence:
+            return self._sequence_item(k)
         i = int(self.indices[k])
         onset_u8, apex_u8 = self.frames(k)
         onset, apex = normalise(onset_u8), normalise(apex_u8)
@@ -116,3 +123,18 @@ class MicroExpressionDataset(Dataset):
             onset, apex, *extra = self.augment(onset, apex, *extra, generator=self.generator, vectors=vectors)
         motion = apex - onset if self.motion == "diff" else extra[0]
         return onset.contiguous(), motion.contiguous(), torch.tensor(int(self.prepared.labels[i]))
+
+    def _sequence_item(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``frames=True``: (onset (3, S, S), motion (K, 3, S, S) = each frame − onset, label); the onset and the
+        K frames are normalised, resized and augmented together (one set of augmentation parameters)."""
+        i = int(self.indices[k])
+        onset = normalise(self.prepared.onset[i])
+        frames = torch.stack([normalise(f) for f in self.prepared.frames[i]])           # (K, 3, S, S)
+        if self.size is not None and self.size != onset.shape[-1]:
+            both = F.interpolate(torch.cat([onset[None], frames]), size=(self.size, self.size), mode="bilinear",
+                                 align_corners=False, antialias=True)
+            onset, frames = both[0], both[1:]
+        if self.augment is not None:
+            onset, *rest = self.augment(onset, *frames.unbind(0), generator=self.generator)
+            frames = torch.stack(rest)
+        return onset.contiguous(), (frames - onset).contiguous(), torch.tensor(int(self.prepared.labels[i]))

@@ -16,6 +16,7 @@ own crop (the frame itself, resized, e.g. CASME II ``Cropped``) → :class:`Face
 from __future__ import annotations
 
 import contextlib
+import io
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,15 +47,54 @@ class FrameReadError(OSError):
     """A frame file is missing or cannot be decoded."""
 
 
+_FIX = "re-copy the dataset or fix the annotation row that names it"
+
+
+def _check_complete(path: str | Path, data: bytes) -> None:
+    """Raise FrameReadError when a JPEG / PNG is truncated or its compressed data is corrupt.
+
+    ``cv2.imread`` decodes a truncated JPEG "successfully" (libjpeg only prints an anonymous "Premature end
+    of JPEG file" and fills the rest grey), so the file is also fully decoded by Pillow with
+    ``LOAD_TRUNCATED_IMAGES`` off, which raises for a truncated file and for a broken data stream, and a
+    JPEG must end in its end-of-image marker (a file cut short and zero-padded decodes in both libraries).
+    Not caught: flipped bits that libjpeg only warns about ("Corrupt JPEG data: N extraneous bytes").
+    """
+    from PIL import Image, ImageFile  # lazy: only frame reading needs Pillow
+
+    if not (data[:3] == b"\xff\xd8\xff" or data[:8] == b"\x89PNG\r\n\x1a\n"):
+        return  # BMP and others: OpenCV's own checks
+    if data[:3] == b"\xff\xd8\xff" and b"\xff\xd9" not in data.rstrip(b"\x00")[-4096:]:
+        # no end-of-image marker at the end (zero padding allowed): cut short, e.g. a copy into a preallocated file
+        raise FrameReadError(f"{path}: frame is truncated or corrupt (JPEG end-of-image marker missing; "
+                             f"{len(data)} bytes); {_FIX}")
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False  # a process-wide switch someone turned on; truncation must raise
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+    except Exception as exc:  # Pillow raises OSError, SyntaxError or ValueError for broken data
+        raise FrameReadError(f"{path}: frame is truncated or corrupt ({exc}; {len(data)} bytes); {_FIX}") from None
+
+
 def read_frame(path: str | Path) -> np.ndarray:
     """Read one frame as RGB uint8 (H, W, 3); grey files become three equal channels.
 
+    Strict: a missing, unreadable (permissions), truncated or corrupt file raises :class:`FrameReadError`
+    naming it; it never returns a partly grey image.
+
     Taught in notebooks/01_data_and_preprocessing.ipynb, section "2 · Detection, landmarks, alignment".
     """
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise FrameReadError(f"{path}: frame does not exist; {_FIX}") from None
+    except OSError as exc:
+        raise FrameReadError(f"{path}: frame cannot be read ({type(exc).__name__}: {exc.strerror or exc}); "
+                             f"check its permissions, or {_FIX}") from None
+    _check_complete(path, data)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     if image is None:
-        state = "does not exist" if not Path(path).exists() else "cannot be decoded as an image (empty or corrupt?)"
-        raise FrameReadError(f"{path}: frame {state}; re-copy the dataset or fix the annotation row that names it")
+        raise FrameReadError(f"{path}: frame cannot be decoded as an image (empty or corrupt?); {_FIX}")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 

@@ -17,9 +17,17 @@ file written atomically with ``utils.io``:
 - ``clips/<key>.npz`` — the arrays of one clip; the key covers the alignment key, every frame file read and
   every parameter. A second run with the same config reads only these and never loads dlib.
 Changing a parameter or touching a frame invalidates exactly the entries whose key includes it.
+
+Nothing silent about the cache: an entry that cannot be read back (truncated, not an npz / JSON, arrays
+missing) is named in the report (``cache["corrupt"]``), deleted and recomputed; a write that fails (read-only
+folder, full disk, file-size limit) raises :class:`CacheError` naming the cache folder and the fix
+(``--cache-dir`` / ``$TSFMICRO_CACHE``); ``.tmp`` files left by killed writers (older than
+``STALE_TMP_S``) are removed and counted. Frames of one clip with different sizes are refused (one
+transform cannot align both).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -31,17 +39,37 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from ..data.datasets import find_spec
+from ..data.errors import DatasetError
+from ..data.layouts import in_cropped_copy
 from ..utils.io import atomic_path, atomic_write_json
 from ..utils.paths import cache_dir as default_cache_dir
+from ..utils.progress import progress as progress_bar
 from ..utils.progress import quiet
 from .augment import search_radius
 from .faces import FALLBACKS, FaceAligner, FaceLocation, apply_transform, read_frame
+from .frames import check_sampler, sample_frames, warp_frames
 from .inputs import FLOW_METHODS, optical_flow, optical_strain
+from .official import official_resize
 
 CACHE_VERSION = "v1"
+STALE_TMP_S = 600  # a .tmp file older than this was left by a killed writer (a live one writes in seconds)
+_CLIP_KEYS = ("onset_candidates", "apex_candidates", "transform")
+
+
+class CacheError(RuntimeError):
+    """The preprocessing cache cannot be written (read-only folder, full disk, file-size limit)."""
+
+
+def _cache_write_error(path: Path, root: Path, exc: OSError) -> CacheError:
+    return CacheError(
+        f"cannot write the preprocessing cache entry {path} ({type(exc).__name__}: {exc.strerror or exc}); the "
+        f"cache folder {root} is read-only, full or not a folder. Fix: free space there, or point the cache at a "
+        f"writable folder with --cache-dir DIR (tsfmicro prepare), prepare(..., cache_dir=DIR) or "
+        f"$TSFMICRO_CACHE=DIR.")
 MOTIONS = ("diff", "flow", "strain", "all")
+FACES = ("align", "dataset")  # the kit's dlib alignment, or the release's own crops as the official code (spec §1)
 
 
 @dataclass(frozen=True)
@@ -60,6 +88,9 @@ class PrepConfig:
     motion: str = "diff"  # what to store besides onset/apex: "diff" (nothing more), "flow", "strain", "all"
     flow_method: str = "farneback"  # "farneback" | "dis" | "tvl1" (opencv-contrib only)
     keep_candidates: bool = False  # store aligned frames onset..onset+r and apex−r..apex for the frame-pair search
+    faces: str = "align"  # "align": dlib + similarity warp; "dataset": the release's crops, PIL-resized (official.py)
+    frames: int = 0  # K ≥ 2: also store K frames onset→offset, same transform (the sequence variant; frames.py)
+    frame_sampler: str = "uniform"  # which K frames: "uniform" | "apex_centred" (preprocess/frames.py)
 
     def __post_init__(self) -> None:
         if self.motion not in MOTIONS:
@@ -68,8 +99,12 @@ class PrepConfig:
             raise ValueError(f"PrepConfig.flow_method must be one of {list(FLOW_METHODS)}, got {self.flow_method!r}")
         if self.size < 16:
             raise ValueError(f"PrepConfig.size must be at least 16 pixels, got {self.size}")
+        if self.faces not in FACES:
+            raise ValueError(f"PrepConfig.faces must be one of {list(FACES)}, got {self.faces!r} "
+                             "(align = the kit's dlib path, dataset = the release's crops as the official code)")
         object.__setattr__(self, "fallbacks", tuple(self.fallbacks))
         FaceAligner(detector=self.detector, fallbacks=self.fallbacks)  # validates detector and fallbacks
+        check_sampler(self.frames, self.frame_sampler)
 
     @property
     def wants_flow(self) -> bool:
@@ -111,6 +146,8 @@ class PreparedClips:
     strain: np.ndarray | None = None  # (N, S, S, 1) float32
     onset_candidates: list[np.ndarray] | None = None  # per clip (r+1, S, S, 3): frames onset+0..r
     apex_candidates: list[np.ndarray] | None = None  # per clip (r+1, S, S, 3): frames apex−0..r
+    frames: np.ndarray | None = None  # (N, K, S, S, 3) uint8 with PrepConfig(frames=K); frame 0 is the onset
+    frame_positions: np.ndarray | None = None  # (N, K) int: each frame's position in the clip (0 = onset)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -138,6 +175,8 @@ class PreparedClips:
         r = self.report
         lines = [f"prepared {len(self)} clips at {self.size}×{self.size} (motion={self.config.motion}) "
                  f"in {r.get('seconds', 0):.1f} s"]
+        lines.append("  faces: " + ("the release's own crops, PIL bilinear resize (official, spec §1)"
+                                    if self.config.faces == "dataset" else "aligned and cropped by the kit (dlib)"))
         for name, counts in r.get("sources", {}).items():
             used = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
             lines.append(f"  {name}: face located by {used}")
@@ -149,6 +188,11 @@ class PreparedClips:
         lines.append(f"  cache: {c.get('clip_hits', 0)} clips read, {c.get('computed', 0)} computed "
                      f"({c.get('align_hits', 0)} reused a cached face location), dlib ran on "
                      f"{c.get('detector_runs', 0)} onset frames; {c.get('dir', '')}")
+        if c.get("corrupt"):
+            lines.append(f"  cache: {len(c['corrupt'])} corrupt entries deleted and recomputed: "
+                         + "; ".join(c["corrupt"][:3]) + (" ..." if len(c["corrupt"]) > 3 else ""))
+        if c.get("stale_tmp_removed"):
+            lines.append(f"  cache: {c['stale_tmp_removed']} .tmp files left by killed writers removed")
         return "\n".join(lines)
 
 
@@ -192,9 +236,12 @@ def _gt_landmarks(row: dict) -> tuple[np.ndarray | None, list[Any] | None]:
 def _process_clip(job: dict) -> dict:
     """Locate (or reuse the cached location), warp, compute motion, write the clip's cache entries."""
     config: PrepConfig = job["config"]
+    if config.faces == "dataset":
+        return _process_dataset_clip(job)
     aligner = config.aligner()  # cheap: the models behind it are loaded once (see faces._model)
     onset_frames = [read_frame(p) for p in job["onset_paths"]]
     apex_frames = [read_frame(p) for p in job["apex_paths"]]
+    _check_one_size(job, onset_frames + apex_frames)
     if job["location"] is not None:
         location = FaceLocation(**job["location"])
         detector_ran = False
@@ -204,7 +251,10 @@ def _process_clip(job: dict) -> dict:
         detector_ran = True
         record = dataclasses.asdict(location)
         record["landmarks"] = None if location.landmarks is None else location.landmarks.tolist()
-        atomic_write_json(job["align_file"], record)
+        try:
+            atomic_write_json(job["align_file"], record)
+        except OSError as exc:
+            raise _cache_write_error(job["align_file"], job["cache_root"], exc) from None
     matrix = aligner.transform(location)
     size = config.size
     arrays: dict[str, np.ndarray] = {
@@ -217,17 +267,125 @@ def _process_clip(job: dict) -> dict:
         arrays["flow"] = optical_flow(onset, apex, config.flow_method)
     if config.wants_strain:
         arrays["strain"] = optical_strain(arrays["flow"])
+    if job.get("frame_paths"):
+        arrays.update(warp_frames(job["frame_paths"], job["frame_positions"],
+                                  lambda f: apply_transform(f, matrix, size)))
     meta = {"source": location.source}
-    with atomic_path(job["clip_file"]) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
+    try:
+        with atomic_path(job["clip_file"]) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
+    except OSError as exc:
+        raise _cache_write_error(job["clip_file"], job["cache_root"], exc) from None
     return {"index": job["index"], "arrays": arrays, "source": location.source, "detector_ran": detector_ran}
+
+
+def _check_one_size(job: dict, frames: list[np.ndarray]) -> None:
+    """Refuse a clip whose frames differ in size: the onset's transform would misalign the apex."""
+    paths = list(job["onset_paths"]) + list(job["apex_paths"])
+    first = frames[0].shape[:2]
+    for path, frame in zip(paths, frames):
+        if frame.shape[:2] != first:
+            raise DatasetError(
+                f"clip {job['name']}: frame {path} is {frame.shape[1]}x{frame.shape[0]} px but the onset frame "
+                f"{paths[0]} is {first[1]}x{first[0]} px; one alignment cannot serve frames of different sizes. "
+                f"Fix: re-export the clip's frames at one size (or drop the clip from the sheet).")
+
+
+def _process_dataset_clip(job: dict) -> dict:
+    """``faces="dataset"``: the release's crops, read and resized as the official transform (``official.py``)."""
+    config: PrepConfig = job["config"]
+    size = config.size
+    onset_raw = read_frame(job["onset_paths"][0])
+    h, w = onset_raw.shape[:2]
+    arrays: dict[str, np.ndarray] = {
+        "onset_candidates": np.stack([official_resize(read_frame(p), size) for p in job["onset_paths"]]),
+        "apex_candidates": np.stack([official_resize(read_frame(p), size) for p in job["apex_paths"]]),
+        "transform": np.array([[size / w, 0.0, 0.0], [0.0, size / h, 0.0]]),  # the crop's frame → the input
+    }
+    onset, apex = arrays["onset_candidates"][0], arrays["apex_candidates"][0]
+    if config.wants_flow:
+        arrays["flow"] = optical_flow(onset, apex, config.flow_method)
+    if config.wants_strain:
+        arrays["strain"] = optical_strain(arrays["flow"])
+    if job.get("frame_paths"):
+        arrays.update(warp_frames(job["frame_paths"], job["frame_positions"], lambda f: official_resize(f, size)))
+    try:
+        with atomic_path(job["clip_file"]) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, meta=np.array(json.dumps({"source": "dataset"})), **arrays)
+    except OSError as exc:
+        raise _cache_write_error(job["clip_file"], job["cache_root"], exc) from None
+    return {"index": job["index"], "arrays": arrays, "source": "dataset", "detector_ran": False}
+
+
+def check_dataset_crops(df) -> None:
+    """Raise ``DatasetError`` unless every clip of ``df`` comes from a cropped copy (``faces="dataset"``).
+
+    The load report says which copy was read (``layout``); without one, each clip folder must lie under a
+    folder whose name contains "crop" (``data.layouts.in_cropped_copy``).
+    """
+    report = df.attrs.get("report")
+    layout = getattr(report, "layout", "") if report is not None else ""
+    base = getattr(report, "frames_base", "") if report is not None else ""
+    if layout == "cropped":
+        return
+    rows = df.to_dict("records")
+    bad = [row for row in rows if layout == "raw" or not in_cropped_copy(str(row.get("clip_dir") or
+                                                                              Path(str(row["onset_path"])).parent))]
+    if not bad:
+        return
+    row = bad[0]
+    folder = base or str(Path(str(row.get("clip_dir") or Path(str(row["onset_path"])).parent)).parent.parent)
+    dataset = str(row.get("dataset", "unknown"))
+    spec = find_spec(dataset)
+    where = spec.cropped_layout if spec is not None and spec.cropped_layout else "<root>/Cropped/<subject>/<clip>/"
+    raise DatasetError(
+        f"faces='dataset' needs the release's own face crops, but {len(bad)} of {len(rows)} clips were read from "
+        f"{folder}, which is not a cropped copy (clip {row['subject']}/{row['clip']}). Fix: copy the release's "
+        f"cropped frames to {where} and load with layout='cropped' (or pass the folder that holds Cropped/ as "
+        f"root), or use faces='align' (tsfmicro prepare --faces align) to align and crop with dlib.")
 
 
 def _load_clip(path: Path) -> dict:
     with np.load(path) as z:
         arrays = {k: z[k] for k in z.files if k != "meta"}
         meta = json.loads(str(z["meta"]))
+    missing = [k for k in _CLIP_KEYS if k not in arrays]
+    if missing:
+        raise ValueError(f"arrays {missing} missing")
     return {"arrays": arrays, "source": meta["source"]}
+
+
+def _load_location(path: Path) -> dict:
+    location = json.loads(path.read_text())
+    location["landmarks"] = None if location["landmarks"] is None else np.array(location["landmarks"])
+    location["box"] = None if location["box"] is None else tuple(location["box"])
+    location["image_shape"] = tuple(location["image_shape"])
+    return location
+
+
+def _read_entry(path: Path, reader: Callable[[Path], dict], corrupt: list[str]) -> dict | None:
+    """A cache entry, or None when it is absent or cannot be read back (then named in ``corrupt`` and deleted)."""
+    if not path.is_file():
+        return None
+    try:
+        return reader(path)
+    except Exception as exc:  # zipfile.BadZipFile, EOFError, ValueError, KeyError, JSONDecodeError, OSError...
+        corrupt.append(f"{path} ({type(exc).__name__}: {exc})")
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+
+
+def _remove_stale_tmp(root: Path) -> int:
+    """Delete ``.tmp`` files that killed writers left in the cache (older than ``STALE_TMP_S``); their count."""
+    removed, now = 0, time.time()
+    for sub in ("clips", "align"):
+        for tmp in (root / sub).glob(".*.tmp") if (root / sub).is_dir() else ():
+            with contextlib.suppress(OSError):
+                if now - tmp.stat().st_mtime > STALE_TMP_S:
+                    tmp.unlink()
+                    removed += 1
+    return removed
 
 
 # -- public entry point ----------------------------------------------------------------------------------
@@ -236,7 +394,8 @@ def prepare(df, config: PrepConfig | None = None, cache_dir: str | os.PathLike |
     """Aligned onset/apex crops (+ flow/strain, candidates) for every row of a ``load_dataset`` table.
 
     ``workers`` threads (default: up to 2, one per core) run the clips that are not cached; ``progress=True`` shows a
-    tqdm bar (silent when ``TSFMICRO_QUIET=1``), a callable gets ``(done, total)``.
+    ``utils.progress`` bar (one line outside a terminal, silent when ``TSFMICRO_QUIET=1``), a callable gets
+    ``(done, total)``.
 
     Taught in notebooks/01_data_and_preprocessing.ipynb, section
     "4 · The prepared inputs: difference, optical flow, optical strain".
@@ -252,10 +411,14 @@ def prepare(df, config: PrepConfig | None = None, cache_dir: str | os.PathLike |
     missing = [c for c in ("onset_path", "apex_path", "label", "subject", "clip") if c not in df.columns]
     if missing:
         raise ValueError(f"prepare() needs the load_dataset columns {missing}; got columns {list(df.columns)}")
+    if config.faces == "dataset":
+        check_dataset_crops(df)
 
     results: list[dict | None] = [None] * n
     jobs: list[dict] = []
     align_hits = 0
+    corrupt: list[str] = []
+    stale_tmp = _remove_stale_tmp(root)
     for i, row in enumerate(rows):
         dataset = str(row.get("dataset", "unknown"))
         onset_paths, apex_paths = _clip_frames(row, dataset, config.keep_candidates)
@@ -264,24 +427,25 @@ def prepare(df, config: PrepConfig | None = None, cache_dir: str | os.PathLike |
         except FileNotFoundError as exc:
             raise FileNotFoundError(f"{exc.filename}: frame of clip {row['subject']}/{row['clip']} "
                                     f"(row {i}) is missing; re-copy the dataset or fix its sheet") from None
+        frame_paths, positions = sample_frames(row, config.frames, config.frame_sampler) if config.frames else ([], [])
+        identities += [file_identity(p) for p in frame_paths]
         gt, gt_id = _gt_landmarks(row) if "landmarks" in config.fallbacks else (None, None)
         align_key = _hash([CACHE_VERSION, identities[0], gt_id, config.detector_params()])
         clip_key = _hash([CACHE_VERSION, align_key, identities, dataclasses.asdict(config)])
         clip_file = root / "clips" / f"{clip_key}.npz"
         align_file = root / "align" / f"{align_key}.json"
-        if clip_file.is_file():
-            results[i] = _load_clip(clip_file)
+        cached = _read_entry(clip_file, _load_clip, corrupt)
+        if cached is not None:
+            results[i] = cached
             continue
         location = None
-        if align_file.is_file():
-            location = json.loads(align_file.read_text())
-            location["landmarks"] = None if location["landmarks"] is None else np.array(location["landmarks"])
-            location["box"] = None if location["box"] is None else tuple(location["box"])
-            location["image_shape"] = tuple(location["image_shape"])
-            align_hits += 1
+        if config.faces == "align":
+            location = _read_entry(align_file, _load_location, corrupt)
+            align_hits += location is not None
         jobs.append({"index": i, "name": f"{row['subject']}/{row['clip']}", "config": config,
                      "onset_paths": onset_paths, "apex_paths": apex_paths, "gt_landmarks": gt,
-                     "location": location, "align_file": align_file, "clip_file": clip_file})
+                     "location": location, "align_file": align_file, "clip_file": clip_file, "cache_root": root})
+        jobs[-1].update(frame_paths=frame_paths, frame_positions=positions)  # PrepConfig(frames=K)
 
     detector_runs = 0
     done = n - len(jobs)
@@ -309,7 +473,8 @@ def prepare(df, config: PrepConfig | None = None, cache_dir: str | os.PathLike |
 
     return _assemble(df, rows, results, config, {
         "clip_hits": n - len(jobs), "computed": len(jobs), "align_hits": align_hits,
-        "detector_runs": detector_runs, "dir": str(root)}, time.perf_counter() - start)
+        "detector_runs": detector_runs, "dir": str(root), "corrupt": corrupt, "stale_tmp_removed": stale_tmp},
+        time.perf_counter() - start)
 
 
 def _progress_bar(progress, total: int, initial: int) -> Callable[[int | None], int]:
@@ -318,7 +483,7 @@ def _progress_bar(progress, total: int, initial: int) -> Callable[[int | None], 
         progress(initial, total)
         return lambda d: (progress(d, total) if d is not None else None) or (d or 0)
     if progress and not quiet():
-        bar = tqdm(total=total, initial=initial, desc="prepare", unit="clip")
+        bar = progress_bar(total=total, initial=initial, desc="prepare", unit="clips")
 
         def update(d: int | None) -> int:
             if d is None:
@@ -338,8 +503,8 @@ def _assemble(df, rows: list[dict], results: list[dict], config: PrepConfig, cac
     counts: dict[str, dict[str, int]] = {}
     fallback_clips: dict[str, list[str]] = {}
     for row, src, ds in zip(rows, sources, datasets):
-        counts.setdefault(ds, {s: 0 for s in ("dlib", "dlib-cnn", "haar", "landmarks", "crop")})[src] += 1
-        if src not in ("dlib", "dlib-cnn"):
+        counts.setdefault(ds, {s: 0 for s in ("dlib", "dlib-cnn", "haar", "landmarks", "crop", "dataset")})[src] += 1
+        if src not in ("dlib", "dlib-cnn", "dataset"):  # "dataset": the release's crops were asked for
             fallback_clips.setdefault(src, []).append(f"{row['subject']}/{row['clip']}")
     report = {"sources": counts, "fallback_clips": fallback_clips, "cache": cache, "seconds": seconds,
               "config": dataclasses.asdict(config)}
@@ -356,4 +521,6 @@ def _assemble(df, rows: list[dict], results: list[dict], config: PrepConfig, cac
         strain=np.stack([a["strain"] for a in arrays]) if config.wants_strain else None,
         onset_candidates=[a["onset_candidates"] for a in arrays] if keep else None,
         apex_candidates=[a["apex_candidates"] for a in arrays] if keep else None,
+        frames=np.stack([a["frames"] for a in arrays]) if config.frames else None,
+        frame_positions=np.stack([a["frame_positions"] for a in arrays]) if config.frames else None,
     )

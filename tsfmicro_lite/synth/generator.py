@@ -13,6 +13,10 @@ Layout (``data`` reads it like any dataset, through ``data/datasets/synthme.py``
     <root>/synthme.json                    profile, seed, version, per-clip metadata, provenance
 
 Faces are real LFW identities (``synth.faces``); motion is AU-driven (``synth.motion``).
+Two more profiles write other releases' layouts (``ReleaseProfile``): ``samm-quick`` (SAMM's sheet with title
+rows, ``<root>/001/001_1_1/001_00123.jpg``, grey 160 px frames) and ``smic-quick`` (SMIC-HS's folders
+``<root>/HS/s1/micro/positive/s1_po_01/reg_image000123.bmp``, no sheet, no apex), for the MEGC2019 composite and
+cross-dataset runs (``train/megc2019.py``); the CASME II-layout profiles' bytes are unchanged.
 Taught in notebooks/01_data_and_preprocessing.ipynb, section "1 · What a micro-expression clip is".
 
 Measured (generator v4, seed 0, a 2-core machine shared with other jobs, load 4-6): ``quick``
@@ -104,6 +108,21 @@ class SynthProfile:
         return sum(n for _, n in self.class_counts)
 
 
+@dataclass(frozen=True)
+class ReleaseProfile(SynthProfile):
+    """A SynthME profile written in another release's layout, so that release's reader reads it (issue 17).
+
+    ``layout="samm"``: SAMM's sheet (title rows above the header, its column names and emotion names),
+    ``<root>/001/001_1_1/001_00123.jpg`` (3-digit subjects, zero-padded frame numbers), grey frames.
+    ``layout="smic"``: SMIC-HS's folders, no sheet and no apex annotation,
+    ``<root>/HS/s1/micro/<positive|negative|surprise>/s1_po_01/reg_image000123.bmp``.
+    The generator's emotions are CASME II's strings; :data:`RELEASE_EMOTIONS` writes them in the release's
+    vocabulary (SAMM has no repression: those clips are written as Anger; SMIC has three folders).
+    """
+
+    layout: str = "casme2"
+
+
 PROFILES: dict[str, SynthProfile] = {
     "quick": SynthProfile(
         name="quick",
@@ -130,6 +149,61 @@ PROFILES: dict[str, SynthProfile] = {
 }
 
 
+#: SynthME profiles in the layouts of SAMM and SMIC-HS: the composite (MEGC2019) and cross-dataset protocols
+#: run end to end on them (``tsfmicro reproduce --task megc2019``). Results on them are SYNTHETIC.
+PROFILES.update({
+    "samm-quick": ReleaseProfile(
+        name="samm-quick", layout="samm", n_subjects=6,
+        class_counts=(("happiness", 10), ("surprise", 8), ("disgust", 6), ("repression", 6), ("others", 4),
+                      ("fear", 2), ("sadness", 2)),
+        frames=(14, 22), size=160, min_clips=4,
+    ),
+    "smic-quick": ReleaseProfile(
+        name="smic-quick", layout="smic", n_subjects=6,
+        class_counts=(("happiness", 10), ("surprise", 8), ("disgust", 8), ("repression", 6), ("fear", 2),
+                      ("sadness", 2)),
+        frames=(18, 30), size=96, min_clips=4,  # SMIC-HS: 100 fps, onset..offset clips of ~0.2-0.3 s
+    ),
+})
+
+#: The generator's emotion (CASME II's strings) as each release writes it: SAMM's sheet, SMIC-HS's folders.
+RELEASE_EMOTIONS = {
+    "samm": {"happiness": "Happiness", "surprise": "Surprise", "disgust": "Disgust", "repression": "Anger",
+             "others": "Other", "fear": "Fear", "sadness": "Sadness"},
+    "smic": {"happiness": "positive", "surprise": "surprise", "disgust": "negative", "repression": "negative",
+             "fear": "negative", "sadness": "negative"},
+}
+SAMM_SHEET_NAME = "SAMM_Micro_FACS_Codes_synthme.csv"
+SAMM_SHEET_COLUMNS = ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame",
+                      "Duration", "Type", "Action Units", "Estimated Emotion", "Objective Classes", "Notes"]
+_SMIC_SHORT = {"positive": "po", "negative": "ne", "surprise": "sur"}
+
+
+def _layout(p: SynthProfile) -> str:
+    return getattr(p, "layout", "casme2")
+
+
+def _release_names(p: SynthProfile, plan: "SubjectPlan") -> list[tuple[str, str, str]]:
+    """(subject folder, clip folder relative to the root, frame name format) of each clip, in the release's layout."""
+    layout, s = _layout(p), plan.subject
+    if layout == "casme2":
+        return [(f"sub{s:02d}", f"sub{s:02d}/{c.filename}", "img{n}.jpg") for c in plan.clips]
+    if layout == "samm":
+        return [(f"{s:03d}", f"{s:03d}/{s:03d}_{c.index % 7 + 1}_{c.index + 1}", f"{s:03d}_{{n:05d}}.jpg")
+                for c in plan.clips]
+    if layout == "smic":
+        names, taken = [], {}
+        for c in plan.clips:
+            if c.emotion not in RELEASE_EMOTIONS["smic"]:
+                raise SynthError(f"profile {p.name!r}: SMIC-HS has no {c.emotion!r} clips; drop it from class_counts")
+            folder = RELEASE_EMOTIONS["smic"][c.emotion]
+            taken[folder] = taken.get(folder, 0) + 1
+            clip = f"s{s}_{_SMIC_SHORT[folder]}_{taken[folder]:02d}"
+            names.append((f"s{s}", f"HS/s{s}/micro/{folder}/{clip}", "reg_image{n:06d}.bmp"))
+        return names
+    raise SynthError(f"profile {p.name!r}: unknown layout {layout!r}; expected casme2, samm or smic")
+
+
 class SynthError(RuntimeError):
     """make_synthme was pointed at a folder it must not overwrite, or given a bad argument."""
 
@@ -140,7 +214,8 @@ def default_root(profile: str = "quick", seed: int = 0) -> Path:
 
 
 def list_synth_profiles() -> list[str]:
-    """The SynthME profile names (data sizes), smallest first: ``["quick", "casme2-like"]``."""
+    """The SynthME profile names: ``["quick", "casme2-like", "samm-quick", "smic-quick"]`` (the last two: SAMM's and
+    SMIC-HS's layouts)."""
     return list(PROFILES)
 
 
@@ -322,22 +397,28 @@ def _render_subject(args: tuple[SubjectPlan, SynthProfile, int, str]) -> list[di
     neutral, landmarks = render_neutral(plan.look, p.size)
     _, _, iod = face_axes(landmarks)
     warp = RbfWarp(landmarks, p.size, sigma=0.18 * iod)
-    subject = f"sub{plan.subject:02d}"
+    layout = _layout(p)
     metas = []
-    for clip in plan.clips:
+    for clip, (subject, relative, frame_name) in zip(plan.clips, _release_names(p, plan)):
         frames, truth, meta = render_clip(clip, neutral, landmarks, warp, p, seed)
-        clip_dir = Path(out) / subject / clip.filename
+        clip_dir = Path(out) / relative
         clip_dir.mkdir(parents=True, exist_ok=True)
         for number, frame in zip(range(clip.onset, clip.offset + 1), frames):
-            ok, encoded = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, p.jpeg_quality,
-                                                       cv2.IMWRITE_JPEG_OPTIMIZE, 0])
+            name = frame_name.format(n=number)
+            if layout == "samm":
+                frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)  # SAMM's frames are grey
+            params = [] if name.endswith(".bmp") else [cv2.IMWRITE_JPEG_QUALITY, p.jpeg_quality,
+                                                       cv2.IMWRITE_JPEG_OPTIMIZE, 0]
+            ok, encoded = cv2.imencode(Path(name).suffix, frame, params)
             if not ok:
-                raise SynthError(f"{clip_dir}/img{number}.jpg: OpenCV could not encode the frame")
+                raise SynthError(f"{clip_dir}/{name}: OpenCV could not encode the frame")
             # Plain writes are safe here: the whole tree is built inside atomic_directory().
-            (clip_dir / f"img{number}.jpg").write_bytes(encoded.tobytes())
+            (clip_dir / name).write_bytes(encoded.tobytes())
         marks = Path(out) / "landmarks" / subject
         marks.mkdir(parents=True, exist_ok=True)
-        (marks / f"{clip.filename}.npy").write_bytes(_npy_bytes(truth))
+        (marks / f"{clip_dir.name}.npy").write_bytes(_npy_bytes(truth))
+        if layout != "casme2":
+            meta.update(release_subject=subject, release_clip=clip_dir.name, release_path=relative)
         metas.append(meta)
     return metas
 
@@ -356,14 +437,23 @@ def _write_dataset(out: Path, p: SynthProfile, seed: int, workers: int) -> None:
     if per_subject is None:
         per_subject = [_render_subject(job) for job in jobs]
     clips = sorted((meta for metas in per_subject for meta in metas), key=lambda m: (m["subject"], m["filename"]))
-    rows = [",".join(SHEET_COLUMNS)]
-    rows += [f"{int(m['subject'][3:])},{m['filename']},{m['onset']},{m['apex']},{m['offset']},"
-             f"{m['action_units']},{m['emotion']}" for m in clips]
-    atomic_write_text(out / SHEET_NAME, "\n".join(rows) + "\n")
+    sheet = _sheet_name(p)
+    if _layout(p) == "casme2":
+        rows = [",".join(SHEET_COLUMNS)]
+        rows += [f"{int(m['subject'][3:])},{m['filename']},{m['onset']},{m['apex']},{m['offset']},"
+                 f"{m['action_units']},{m['emotion']}" for m in clips]
+        atomic_write_text(out / SHEET_NAME, "\n".join(rows) + "\n")
+    elif _layout(p) == "samm":  # SAMM's workbook: title rows above the header, its own column and emotion names
+        rows = ["SAMM-shaped SynthME (SYNTHETIC data): Micro-FACS codes", "", ",".join(SAMM_SHEET_COLUMNS)]
+        rows += [f"{int(m['release_subject'])},{m['release_clip']},1,{m['onset']},{m['apex']},{m['offset']},"
+                 f"{m['n_frames']},Micro - 1/2,{m['action_units']},{RELEASE_EMOTIONS['samm'][m['emotion']]},,"
+                 for m in clips]
+        atomic_write_text(out / sheet, "\n".join(rows) + "\n")
+    # SMIC-HS ships no sheet: its folders are the annotation
     manifest = {
         "name": "SynthME", "synthetic": True, "generator_version": GENERATOR_VERSION,
         "profile": asdict(p), "seed": seed, "n_subjects": len(plans), "n_clips": len(clips),
-        "n_frames": sum(m["n_frames"] for m in clips), "frame_size": [p.size, p.size], "sheet": SHEET_NAME,
+        "n_frames": sum(m["n_frames"] for m in clips), "frame_size": [p.size, p.size], "sheet": sheet,
         "identities": [{"subject": f"sub{plan.subject:02d}", **asdict(plan.look)} for plan in plans],
         "provenance": (
             "Faces: scikit-image lfw_subset() (Labeled Faces in the Wild crops, 25x25 grey), placed, tinted and lit "
@@ -377,9 +467,18 @@ def _write_dataset(out: Path, p: SynthProfile, seed: int, workers: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------- caching
-def _count_frames(root: Path) -> int:
-    return sum(1 for sub in root.glob("sub*") for clip in sub.iterdir() if clip.is_dir()
-               for f in os.scandir(clip) if f.name.endswith(".jpg"))
+def _sheet_name(p: SynthProfile) -> str | None:
+    """The annotation sheet a profile writes (None for SMIC-HS's layout, which has none)."""
+    return {"casme2": SHEET_NAME, "samm": SAMM_SHEET_NAME}.get(_layout(p))
+
+
+def _count_frames(root: Path, p: SynthProfile | None = None) -> int:
+    if p is None or _layout(p) == "casme2":
+        return sum(1 for sub in root.glob("sub*") for clip in sub.iterdir() if clip.is_dir()
+                   for f in os.scandir(clip) if f.name.endswith(".jpg"))
+    suffix = ".bmp" if _layout(p) == "smic" else ".jpg"
+    return sum(1 for d, _, files in os.walk(root) if "landmarks" not in Path(d).relative_to(root).parts
+               for f in files if f.endswith(suffix))
 
 
 def read_manifest(root: str | os.PathLike) -> dict | None:
@@ -399,7 +498,9 @@ def is_complete(root: str | os.PathLike, profile: str | SynthProfile = "quick", 
         return False
     if manifest.get("seed") != seed or manifest.get("profile") != json.loads(json.dumps(asdict(get_profile(profile)))):
         return False
-    return (root / SHEET_NAME).is_file() and _count_frames(root) == manifest.get("n_frames")
+    p = get_profile(profile)
+    sheet = _sheet_name(p)
+    return (sheet is None or (root / sheet).is_file()) and _count_frames(root, p) == manifest.get("n_frames")
 
 
 @contextlib.contextmanager

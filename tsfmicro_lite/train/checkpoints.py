@@ -30,6 +30,21 @@ class RunMismatchError(ValueError):
     """The run folder holds results of a different configuration than the one asked for."""
 
 
+def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """``key.sub: saved=… now=…`` for every leaf that differs between two JSON values (dicts compared by key)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for key in sorted(set(old) | set(new)):
+            out += _differences(old.get(key), new.get(key), f"{prefix}.{key}" if prefix else str(key))
+        return out
+    if old == new:
+        return []
+    if isinstance(old, list) and isinstance(new, list) and len(old) > 6:
+        return [f"{prefix}: saved {len(old)} items, now {len(new)} (first difference at item "
+                f"{next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))})"]
+    return [f"{prefix}: saved={old!r} now={new!r}"]
+
+
 class RunFolder:
     """Paths and read/write helpers of one run folder.
 
@@ -53,20 +68,42 @@ class RunFolder:
     def check_or_write_run(self, fingerprint: dict[str, Any]) -> bool:
         """Write ``run.json``, or check an existing one matches; returns True when resuming.
 
-        A mismatch raises, listing the differing keys, rather than mixing two configurations' folds.
+        A mismatch raises, listing only the fields that differ (``train.lr: saved=0.01 now=0.5``), rather
+        than mixing two configurations' folds. Fold files without a ``run.json`` are refused: nothing says
+        which configuration trained them.
         """
         fingerprint = json.loads(json.dumps(fingerprint, sort_keys=True, default=str))
         if self.run_file.exists():
-            old = json.loads(self.run_file.read_text())
-            diff = sorted(k for k in set(old) | set(fingerprint) if old.get(k) != fingerprint.get(k))
+            try:
+                old = json.loads(self.run_file.read_text())
+            except json.JSONDecodeError as exc:
+                raise RunMismatchError(f"{self.run_file} is not valid JSON ({exc}); the run's configuration is "
+                                       f"unknown. Use another --out folder, or delete {self.path} to start "
+                                       "over.") from None
+            diff = _differences(old, fingerprint)
             if diff:
-                details = "; ".join(f"{k}: saved={old.get(k)!r} now={fingerprint.get(k)!r}" for k in diff[:6])
+                shown = "; ".join(diff[:8]) + (f"; ... {len(diff) - 8} more" if len(diff) > 8 else "")
                 raise RunMismatchError(
-                    f"{self.run_file} belongs to a different run ({details}). Use another --out folder, "
+                    f"{self.path} holds a run with another configuration ({shown}). Use another --out folder, "
                     "or delete that folder to start over.")
             return True
+        orphans = self.finished_fold_files()
+        if orphans or self.checkpoint_files():
+            found = orphans or self.checkpoint_files()
+            raise RunMismatchError(
+                f"{self.path} holds {len(orphans)} fold results and {len(self.checkpoint_files())} checkpoints "
+                f"(e.g. {found[0].name}) but no run.json, so nothing says which configuration trained them; the "
+                f"kit will not adopt them. Fix: use another --out folder, or delete {self.path / 'folds'} and "
+                f"{self.path / 'checkpoints'} to start over.")
         atomic_write_json(self.run_file, fingerprint)
         return False
+
+    def finished_fold_files(self) -> list[Path]:
+        """The result files of the finished folds, by name."""
+        return sorted((self.path / "folds").glob("fold_*.json"))
+
+    def checkpoint_files(self) -> list[Path]:
+        return sorted((self.path / "checkpoints").glob("fold_*.pt"))
 
     def save_fold(self, index: int, subject: str, result: dict[str, Any], model: nn.Module | None,
                   model_config: dict[str, Any] | None = None) -> Path:

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 import time
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
@@ -29,18 +31,26 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.utils.data import Dataset, TensorDataset
-from tqdm.auto import tqdm
 
 from ..utils.device import resolve_device
-from ..utils.progress import quiet
+from ..utils.io import atomic_write_json
+from ..utils.progress import progress
 from .checkpoints import RunFolder
+from .parallel import ParallelPlan, run_folds_in_parallel
 from .protocol import PROTOCOLS, protocol_label, select, warn_if_paper
 from .results import RESULT_COLUMNS, fold_rows, git_commit, kit_version, pooled_rows, write_tables
 from .splits import Fold, inner_validation_split, loso_folds
 from .trainer import FoldHistory, TrainConfig, train_fold
 
 __all__ = ["LosoData", "TensorLosoData", "LosoResult", "run_loso", "evaluate_run", "tables_from_histories", "fold_seed",
-           "data_fingerprint"]
+           "data_fingerprint", "fold_precision", "provenance_note", "PROVENANCE_KEYS"]
+
+# what is stored with each fold (FoldHistory.provenance) and compared across a run's folds
+PROVENANCE_KEYS = ("device_name", "precision", "deterministic", "kit_version", "git_commit", "torch_version")
+_AMP_NAMES = {"off": "fp32", "bfloat16": "bf16", "float16": "fp16"}   # FoldHistory.amp of older runs
+# TrainConfig fields that decide how fast a run goes, not its result: left out of run.json, so a run
+# resumed with other workers / pipeline / determinism continues (each fold's provenance records them)
+_NOT_RESULT = ("device", "num_workers", "input_pipeline", "deterministic", "channels_last", "fused_adamw")
 
 
 class LosoData(Protocol):
@@ -117,12 +127,66 @@ def data_fingerprint(data: LosoData) -> str:
     return h.hexdigest()
 
 
+#: The largest run seed: a fold's seed (``seed * 1000 + fold``) must stay below 2**32 (NumPy's limit).
+MAX_SEED = (2**32 - 1) // 1000 - 1
+
+
 def fold_seed(seed: int, fold_index: int) -> int:
     """A fold's own seed, so its result does not depend on which folds ran before it.
 
     Taught in notebooks/06_training_loso.ipynb, section "2 · One fold's training loop, written out".
     """
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise ValueError(f"seed must be between 0 and {MAX_SEED} (a fold's seed is seed * 1000 + fold, and NumPy "
+                         f"takes seeds below 2**32), got {seed}.")
     return int(seed) * 1000 + int(fold_index)
+
+
+def absent_classes_note(data: LosoData, folds: Sequence[Fold]) -> list[str]:
+    """One line per fold whose training subjects hold no sample of some class (it cannot be predicted there)."""
+    names = list(getattr(getattr(data, "prepared", None), "classes", None) or [])
+    labels = np.asarray(data.labels)
+    lines = []
+    for fold in folds:
+        missing = sorted(set(range(int(data.num_classes))) - set(labels[fold.train_idx].tolist()))
+        if missing:
+            shown = ", ".join(f"{c} ({names[c]})" if c < len(names) else str(c) for c in missing)
+            lines.append(f"fold {fold.index} ({fold.subject}): no training sample of class {shown}; the model "
+                         f"cannot learn to predict it in this fold")
+    return lines
+
+
+def _upgrade_fp32_auto(run: RunFolder, fingerprint: dict[str, Any]) -> None:
+    """A run folder made when ``amp="auto"`` was the default, all of whose folds trained in fp32 (on CPU),
+    is the same run as ``amp="off"``: say so in its ``run.json`` so that it resumes instead of refusing."""
+    if not run.run_file.exists() or fingerprint.get("train", {}).get("amp") != "off":
+        return
+    saved = json.loads(run.run_file.read_text())
+    if saved.get("train", {}).get("amp") != "auto":
+        return
+    folds = [json.loads(p.read_text()) for p in (run.path / "folds").glob("fold_*.json")]
+    if all(f.get("history", {}).get("amp", "off") == "off" for f in folds):
+        saved["train"]["amp"] = "off"
+        atomic_write_json(run.run_file, saved)
+
+
+def fold_precision(history: FoldHistory) -> str:
+    """``fp32`` / ``bf16`` / ``fp16``: the precision a fold trained in (also for folds saved before it was stored)."""
+    return history.provenance.get("precision") or _AMP_NAMES.get(history.amp, history.amp)
+
+
+def provenance_note(histories: dict[int, FoldHistory]) -> str | None:
+    """A line naming what differs between folds (e.g. a run resumed on another GPU or precision), or None."""
+    parts = []
+    for key in PROVENANCE_KEYS:
+        values = {i: (fold_precision(h) if key == "precision" else h.provenance.get(key)) for i, h in histories.items()}
+        values = {i: v for i, v in values.items() if v is not None}
+        if len(set(map(str, values.values()))) > 1:
+            groups: dict[str, list[int]] = {}
+            for i, v in sorted(values.items()):
+                groups.setdefault(str(v), []).append(i)
+            parts.append(f"{key}: " + "; ".join(f"{v} (folds {', '.join(map(str, ix))})" for v, ix in groups.items()))
+    return ("folds differ in provenance: " + " | ".join(parts)) if parts else None
 
 
 def _selections_for(history: FoldHistory, protocols: Sequence[str]):
@@ -137,7 +201,8 @@ def tables_from_histories(folds: Sequence[Fold], histories: dict[int, FoldHistor
     for fold in folds:
         history = histories[fold.index]
         selections = _selections_for(history, protocols)
-        rows.extend(fold_rows({**base, "device": history.device}, fold.index, fold.subject, history.y_test,
+        rows.extend(fold_rows({**base, "device": history.device, "precision": fold_precision(history)},
+                              fold.index, fold.subject, history.y_test,
                               selections, labels, history.wall_s, len(history.epochs)))
         for protocol, sels in selections.items():
             for sel in sels:
@@ -148,16 +213,19 @@ def tables_from_histories(folds: Sequence[Fold], histories: dict[int, FoldHistor
                                       "epoch": sel.epoch, "y_true": int(yt), "y_pred": int(yp)})
     predictions = pd.DataFrame(pred_rows)
     wall = sum(histories[f.index].wall_s for f in folds)
-    rows.extend(pooled_rows(dict(base), predictions, labels, wall))
+    precisions = sorted({fold_precision(histories[f.index]) for f in folds})
+    rows.extend(pooled_rows({**base, "precision": "+".join(precisions)}, predictions, labels, wall))
     results = pd.DataFrame(rows)
     return results[[c for c in RESULT_COLUMNS if c in results.columns]], predictions
 
 
-def evaluate_run(run_dir: str | Path, protocols: Sequence[str] = ("honest",)) -> LosoResult:
-    """Re-score a finished (or partly finished) run folder under ``protocols`` without training.
+def evaluate_run(run_dir: str | Path, protocols: Sequence[str] = ("honest",), partial: bool = False) -> LosoResult:
+    """Re-score a finished (or, with ``partial=True``, a partly finished) run folder under ``protocols``.
 
     A fixed-budget run can be scored under either protocol (test predictions of every epoch are
-    saved); a paper-only run stopped at 100 % test accuracy cannot give honest numbers.
+    saved); a paper-only run stopped at 100 % test accuracy cannot give honest numbers. A run with
+    k of its n folds finished is refused unless ``partial``; then its summary rows say
+    ``fold="partial"`` and ``subject="k of n folds"``, never "pooled".
     """
     warn_if_paper(protocols)
     run = RunFolder(run_dir)
@@ -178,11 +246,23 @@ def evaluate_run(run_dir: str | Path, protocols: Sequence[str] = ("honest",)) ->
         histories[f.index] = FoldHistory.from_dict(saved["history"])
     if not folds:
         raise FileNotFoundError(f"{run.path / 'folds'} holds no finished fold; train first.")
+    planned = [str(s) for s in info.get("folds") or []]
+    finished = {f.subject for f in folds}
+    unfinished = [s for s in planned if s not in finished]
+    if unfinished and not partial:
+        raise ValueError(f"{run.path}: only {len(folds)} of {len(planned)} folds finished (missing: "
+                         f"{', '.join(unfinished[:8])}{' ...' if len(unfinished) > 8 else ''}); scores over them are "
+                         "not pooled LOSO scores. Finish the run (re-run the same train command), or pass --partial "
+                         "(partial=True) to score the finished folds, labelled as partial.")
     labels = {p: protocol_label(p, train.get("honest_mode", "fixed"), train.get("epochs")) for p in protocols}
     keys = ("dataset", "data_kind", "classes", "variant", "preset", "profile")
     base = {**{k: info.get(k) for k in keys}, "seed": train.get("seed"), "device": None,
             "kit_version": kit_version(), "git_commit": git_commit()}
     results, predictions = tables_from_histories(folds, histories, tuple(protocols), labels, base)
+    if unfinished:
+        summary = results["fold"] == "pooled"
+        results.loc[summary, "fold"] = "partial"
+        results.loc[summary, "subject"] = f"{len(folds)} of {len(planned)} folds"
     return LosoResult(results, predictions, histories, folds, run.path, [f.index for f in folds])
 
 
@@ -191,13 +271,15 @@ def run_loso(data: LosoData, model_factory: Callable[[], nn.Module], config: Tra
              meta: dict[str, Any] | None = None, test_subjects: Sequence[str] | None = None,
              max_folds: int | None = None, model_config: dict[str, Any] | None = None,
              save_checkpoints: bool = True, on_fold_end: Callable[[Fold, FoldHistory], None] | None = None,
-             verbose: bool = True) -> LosoResult:
+             verbose: bool = True, parallel: int | ParallelPlan = 1) -> LosoResult:
     """Train and evaluate ``model_factory()`` under LOSO on ``data``; see the module docstring.
 
     ``out_dir``: run folder for checkpoints, fold results and tables (None: keep in memory only).
     ``meta``: provenance columns (dataset, data_kind, classes, variant, preset) for the tables.
     ``max_folds``: run only the first N folds (quick profiles); pooled scores then cover those.
     ``model_config``: saved in each checkpoint so ``RunFolder.load_model`` can rebuild the model.
+    ``parallel``: folds at once (a number: local processes) or a ``parallel.ParallelPlan`` (engine
+    ``local`` or ``submitit``); the folds train with the same seeds, so the table equals the serial one.
 
     Taught in notebooks/06_training_loso.ipynb, section "3 · Every fold, with the package: checkpoint or train".
     """
@@ -215,58 +297,96 @@ def run_loso(data: LosoData, model_factory: Callable[[], nn.Module], config: Tra
             "preset": "custom", **(meta or {})}
     folds = loso_folds(data.subjects, test_subjects)
     if max_folds is not None:
+        if int(max_folds) < 1:
+            raise ValueError(f"max_folds (--max-folds) must be at least 1, got {max_folds}; leave it out to run "
+                             f"every fold ({len(folds)}).")
         folds = folds[:max_folds]
+    fold_seed(config.seed, 0)  # checks the seed's range before any fold trains
+    for line in absent_classes_note(data, folds):
+        warnings.warn(line, stacklevel=2)
     labels = {p: protocol_label(p, config.honest_mode, config.epochs) for p in protocols}
     device = str(resolve_device(config.device))
     base = {**meta, "seed": config.seed, "device": device, "kit_version": kit_version(),
             "git_commit": git_commit()}
     run = RunFolder(out_dir) if out_dir is not None else None
     if run is not None:
-        fingerprint = {**meta, "train": {k: v for k, v in config.to_dict().items()
-                                         if k not in ("device", "num_workers")},
+        fingerprint = {**meta, "train": {k: v for k, v in config.to_dict().items() if k not in _NOT_RESULT},
                        "protocols": sorted(protocols), "folds": [f.subject for f in folds],
                        "n_samples": int(len(data.labels)), "data_sha1": data_fingerprint(data),
                        "model_config": model_config}
+        _upgrade_fp32_auto(run, fingerprint)
         run.check_or_write_run(fingerprint)
+
+    plan = parallel if isinstance(parallel, ParallelPlan) else ParallelPlan(parallel=int(parallel))
+    scratch = None
+    if plan.dispatches and run is None:   # jobs hand their folds back through a run folder
+        scratch = tempfile.TemporaryDirectory(prefix="tsfmicro-loso-")
+        run = RunFolder(scratch.name)
+        save_checkpoints = False
+
+    def train_one(fold: Fold, job_config: TrainConfig = config) -> FoldHistory:
+        """Train one fold with its own seed; save it into the run folder when there is one."""
+        seed = fold_seed(job_config.seed, fold.index)
+        val_set = None
+        train_idx = fold.train_idx
+        if "honest" in protocols and job_config.honest_mode == "inner_val":
+            train_idx, val_idx = inner_validation_split(fold.train_idx, data.subjects,
+                                                        job_config.val_subjects, seed=seed)
+            val_set = data.dataset(val_idx, train=False)
+        model, history = train_fold(model_factory, data.dataset(train_idx, train=True),
+                                    data.dataset(fold.test_idx, train=False), job_config, val_set=val_set,
+                                    fold_seed=seed, progress_desc=f"fold {fold.index} ({fold.subject})")
+        history.provenance.setdefault("git_commit", git_commit())
+        if run is not None:
+            run.save_fold(fold.index, fold.subject,
+                          {"fold": fold.index, "subject": fold.subject, "history": history.to_dict(),
+                           "test_idx": fold.test_idx.tolist()},
+                          model if save_checkpoints else None, model_config)
+        return history
 
     histories: dict[int, FoldHistory] = {}
     resumed: list[int] = []
     start = time.perf_counter()
-    for fold in tqdm(folds, desc=f"LOSO {meta['variant']}", disable=quiet()):
+    dispatched: set[int] = set()
+    if plan.dispatches:
+        pending = [f for f in folds if run.load_fold(f.index, f.subject) is None]
+        uses_cuda = resolve_device(config.device).type == "cuda"
+        # a worker sees only its own GPU (CUDA_VISIBLE_DEVICES), so it asks for "cuda", not "cuda:N"
+        job_config = replace(config, device="cuda") if uses_cuda and plan.engine == "local" else config
+        if verbose:
+            print(f"{len(pending)} of {len(folds)} folds to train, {plan.parallel} at once ({plan.engine})",
+                  flush=True)
+        dispatched = set(run_folds_in_parallel(run, pending, lambda f: train_one(f, job_config), plan,
+                                               uses_cuda=uses_cuda))
+    for fold in progress(folds, desc=f"LOSO {meta['variant']}", unit="folds"):
         saved = run.load_fold(fold.index, fold.subject) if run is not None else None
         if saved is not None:
             history = FoldHistory.from_dict(saved["history"])
-            resumed.append(fold.index)
+            if fold.index not in dispatched:
+                resumed.append(fold.index)
         else:
-            seed = fold_seed(config.seed, fold.index)
-            val_set = None
-            train_idx = fold.train_idx
-            if "honest" in protocols and config.honest_mode == "inner_val":
-                train_idx, val_idx = inner_validation_split(fold.train_idx, data.subjects,
-                                                            config.val_subjects, seed=seed)
-                val_set = data.dataset(val_idx, train=False)
-            model, history = train_fold(model_factory, data.dataset(train_idx, train=True),
-                                        data.dataset(fold.test_idx, train=False), config, val_set=val_set,
-                                        fold_seed=seed, progress_desc=f"fold {fold.index} ({fold.subject})")
-            if run is not None:
-                run.save_fold(fold.index, fold.subject,
-                              {"fold": fold.index, "subject": fold.subject, "history": history.to_dict(),
-                               "test_idx": fold.test_idx.tolist()},
-                              model if save_checkpoints else None, model_config)
+            history = train_one(fold)
         histories[fold.index] = history
         if verbose:
             rows = fold_rows(base, fold.index, fold.subject, history.y_test, _selections_for(history, protocols),
                              labels, history.wall_s, len(history.epochs))
             parts = [f"{r['protocol']} acc {r['accuracy']:.2f} UF1 {r['uf1']:.2f}" for r in rows]
-            tag = " (resumed from disk)" if saved is not None else ""
+            tag = " (resumed from disk)" if fold.index in resumed else ""
             print(f"fold {fold.index:2d} {fold.subject:>8}: n={len(history.y_test):3d} "
                   f"epochs={len(history.epochs):3d} {history.wall_s:6.1f}s | " + " | ".join(parts) + tag,
                   flush=True)
         if on_fold_end is not None:
             on_fold_end(fold, history)
     results, predictions = tables_from_histories(folds, histories, protocols, labels, base)
+    note = provenance_note(histories)
+    if note and verbose:
+        print(note, flush=True)
+    if scratch is not None:
+        scratch.cleanup()
+        run = None
     if run is not None:
         write_tables(run.path, results, predictions,
                      {**base, "protocols": list(protocols), "labels": labels, "train": config.to_dict(),
-                      "elapsed_s": time.perf_counter() - start})
+                      "elapsed_s": time.perf_counter() - start, "parallel": plan.parallel, "engine": plan.engine,
+                      "provenance_note": note})
     return LosoResult(results, predictions, histories, folds, run.path if run else None, resumed)

@@ -3,9 +3,10 @@
 A *profile* is a training recipe: which model *preset* it trains (``models/config.py``), which
 SynthME size (*synth_profile*) stands in for a dataset, and the optimiser's hyper-parameters.
 
-``official_train_config(dataset, classes)`` is the paper's recipe exactly (spec §5): AdamW lr 8e-4,
-weight decay 0.6 (5-class, CAS(ME)^3) or 0.7 (3-class), ExponentialLR 0.987 for epochs 1-50,
-174 epochs for CASME II 5-class and 199 otherwise, batch 32, and the official seed per task.
+``official_train_config(dataset, classes, variant)`` is the paper's recipe exactly (spec §5): AdamW lr 8e-4,
+weight decay 0.6 (5-class, CAS(ME)^3) or 0.7 (3-class), ExponentialLR 0.987 for epochs 1-50, the epochs of
+the script that trains that variant (174 only for ``late`` on CASME II 5-class, ``classes/cas2/train_c5.py``;
+199 in every other script, the fusion variants' included), batch 32, and the official seed per task.
 
 The ``quick`` profile is NOT the paper's recipe: the official lr / weight decay are tuned for ~200
 epochs of a 12.8 M-parameter model at 224 px on a GPU; the 32 px ``micro`` preset (207 k parameters)
@@ -17,11 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..data.datasets import get_spec
+from ..models import list_variants
 from ..utils.names import unknown
 from .trainer import TrainConfig
 
 __all__ = ["TrainProfile", "PROFILES", "get_profile", "list_profiles", "official_train_config", "official_seed",
-           "train_config_for"]
+           "official_epochs", "train_config_for"]
 
 
 @dataclass(frozen=True)
@@ -79,23 +81,42 @@ def official_seed(dataset: str, classes: int) -> int:
     return get_spec(dataset).task(classes).official_seed
 
 
-def official_train_config(dataset: str, classes: int, **overrides) -> TrainConfig:
-    """The paper's training recipe for ``dataset`` / ``classes`` (spec §5), with ``overrides``.
+OTHER_SCRIPTS_EPOCHS = 199  # range(1, 200): every official script but classes/cas2/train_c5.py (spec §5)
 
-    The per-task numbers (epochs, weight decay, seed) come from the dataset's spec (``data/datasets/``).
+
+def official_epochs(dataset: str, classes: int, variant: str | None = None) -> int:
+    """Epochs of the official script that trains ``variant`` on that task (spec §5).
+
+    The task's ``official_epochs`` (the main, ``late`` model's script: 174 for CASME II 5-class) for ``late``
+    or ``variant=None``; 199 for every other variant (the fusion scripts and the kit's ablations).
+    """
+    task = get_spec(dataset).task(classes)
+    if variant is not None and variant not in list_variants():
+        raise unknown("variant", variant, list_variants(), hint="None = the paper's main (late) model.")
+    return task.official_epochs if variant in (None, "late") else OTHER_SCRIPTS_EPOCHS
+
+
+def official_train_config(dataset: str, classes: int, variant: str | None = None, **overrides) -> TrainConfig:
+    """The paper's training recipe for ``dataset`` / ``classes`` / ``variant`` (spec §5), with ``overrides``.
+
+    The per-task numbers (epochs, weight decay, seed) come from the dataset's spec (``data/datasets/``); the
+    epochs are those of the script that trains ``variant`` (:func:`official_epochs`: 174 only for ``late``
+    on CASME II 5-class, 199 otherwise). ``variant=None`` (the old two-argument call) is the main ``late`` model.
 
     Taught in notebooks/07_reproduce_paper.ipynb, section "6 · The full profile (GPU)".
     """
     task = get_spec(dataset).task(classes)
-    cfg = TrainConfig(epochs=task.official_epochs, batch_size=32, lr=8e-4,
+    cfg = TrainConfig(epochs=official_epochs(dataset, classes, variant), batch_size=32, lr=8e-4,
                       weight_decay=task.official_weight_decay, lr_gamma=0.987, lr_decay_epochs=50,
                       seed=task.official_seed)
     return replace(cfg, **overrides) if overrides else cfg
 
 
-def train_config_for(profile: TrainProfile, dataset: str, classes: int, **overrides) -> TrainConfig:
-    """The ``TrainConfig`` a profile gives for a task; explicit overrides (CLI flags) win."""
-    official = official_train_config(dataset, classes)
+def train_config_for(profile: TrainProfile, dataset: str, classes: int, variant: str | None = None,
+                     **overrides) -> TrainConfig:
+    """The ``TrainConfig`` a profile gives for a task (and ``variant``: the official epochs differ per
+    script, spec §5); explicit overrides (CLI flags) win."""
+    official = official_train_config(dataset, classes, variant)
     cfg = replace(official, epochs=profile.epochs or official.epochs, batch_size=profile.batch_size,
                   lr=profile.lr, weight_decay=official.weight_decay if profile.weight_decay is None
                   else profile.weight_decay, lr_gamma=profile.lr_gamma, lr_decay_epochs=profile.lr_decay_epochs)

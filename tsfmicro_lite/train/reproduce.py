@@ -8,6 +8,7 @@ nothing here mixes them up or fills in a number the kit did not measure.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass
@@ -20,11 +21,13 @@ import pandas as pd
 from .. import metrics as M
 from ..data import list_datasets, load_dataset
 from ..models import build_model, get_preset, list_variants
+from ..preprocess.augment import JointAugment, official_pair_search
 from ..preprocess.dataset import MicroExpressionDataset
 from ..preprocess.pipeline import PrepConfig, prepare
 from ..synth import make_synthme, read_manifest
 from ..utils.names import unknown
 from .loso import LosoResult, run_loso
+from .parallel import ParallelPlan
 from .profiles import TrainProfile, get_profile, train_config_for
 from .runs import run_dir
 from .splits import loso_folds, paper_test_subjects
@@ -43,6 +46,35 @@ class PreparedLosoData:
     motion: str = "diff"
     augment: bool = True               # the official joint augmentation on training folds
     synthetic: bool | None = None      # True for SynthME, even when read through the casme2 reader
+    pair_search: bool = False          # the training-time frame-pair search (spec §1), on candidate frames
+    wraparound: bool = False           # its official uint8 wrap-around (and tie order); False = corrected
+    interpolation: str = "bilinear"    # rotation resampling of the augmentation; "nearest" = official
+    faces_note: str = ""               # which face path prepared the clips, and why (the load report says it)
+    table: Any = None                  # the load_dataset table, so with_frames() can add K frames (cached)
+    frames: bool = False               # yield (K, 3, S, S) frame − onset stacks: the sequence variant
+
+    @property
+    def faces(self) -> str:
+        """``"dataset"`` (the release's crops, as the official code) or ``"align"`` (the kit's dlib path)."""
+        return str(getattr(self.prepared.config, "faces", "align"))
+
+    def data_path(self) -> dict[str, str]:
+        """The data-path columns of every results row: faces, frame_search (off | corrected | official), rotation."""
+        search = ("official" if self.wraparound else "corrected") if self.pair_search else "off"
+        return {"faces": self.faces, "frame_search": search,
+                "rotation": self.interpolation if self.augment else "none (no augmentation)"}
+
+    def with_frames(self, k: int) -> "PreparedLosoData":
+        """The same clips yielding K frames each (``PrepConfig(frames=K)``, the clip's one transform, cached;
+        the face location is reused, so only the K frames are read and warped). The frame-pair search is a
+        two-frame idea and is off."""
+        p = self.prepared
+        if p.frames is None or p.frames.shape[1] != k:
+            if self.table is None:
+                raise ValueError(f"the sequence variant needs {k} frames per clip, and these clips were prepared "
+                                 f"without them; prepare with PrepConfig(frames={k}) (or use prepare_task)")
+            p = prepare(self.table, dataclasses.replace(p.config, frames=k))
+        return dataclasses.replace(self, prepared=p, frames=True, pair_search=False)
 
     def data_kind(self, dataset: str) -> str:
         """``"synthetic"`` or ``"real"``: the label every result row carries (honest-results rule)."""
@@ -71,13 +103,23 @@ class PreparedLosoData:
             h.update("|".join(map(str, p.clips)).encode())
             h.update(np.ascontiguousarray(p.onset).tobytes())
             h.update(np.ascontiguousarray(p.apex).tobytes())
+            if self.frames:
+                h.update(np.ascontiguousarray(p.frames).tobytes())
             h.update(f"{self.size}|{self.motion}|{self.augment}".encode())
+            if self.pair_search or self.interpolation != "bilinear":  # the kit's defaults keep old fingerprints
+                h.update(f"|{self.pair_search}|{self.wraparound}|{self.interpolation}".encode())
             self._sha1 = h.hexdigest()
         return self._sha1
 
     def dataset(self, indices: np.ndarray, train: bool):
+        augment: JointAugment | bool = False
+        if train and self.augment:
+            p = self.prepared
+            name = str(p.datasets[0]) if p.datasets is not None and len(p) else "casme2"
+            augment = JointAugment.for_task(name, max(len(p.classes), 3), interpolation=self.interpolation)
         ds = MicroExpressionDataset(self.prepared, indices, train=train, motion=self.motion, size=self.size,
-                                    augment=None if (train and self.augment) else False)
+                                    augment=augment, pair_search=self.pair_search, wraparound=self.wraparound,
+                                    frames=self.frames)
         ds.labels = self.labels[np.asarray(indices)]
         return ds
 
@@ -88,13 +130,23 @@ def _check_dataset(dataset: str) -> None:
                       hint="synthme is the embedded synthetic data; the others need --root.")
 
 
-def resolve_variants(variant: str | Sequence[str]) -> list[str]:
-    """``"all"`` → every registered variant (``list_variants()``); a name or list is checked against the registry.
+# Variants that "all" leaves out of a profile because they cost more than a minute more there (name them to run
+# them). quick: `sequence` with 8 frames took 2.2x the CPU time of `late` over 2 LOSO folds of SynthME quick
+# (13.1 s vs 6.0 s, 1 thread, shared 2-core machine), i.e. over a minute more for the 8 folds of notebook 07.
+OPTIONAL_VARIANTS: dict[str, tuple[str, ...]] = {"quick": ("sequence",)}
+
+
+def resolve_variants(variant: str | Sequence[str], profile: str | TrainProfile | None = None) -> list[str]:
+    """``"all"`` → every registered variant (``list_variants()``) but, under ``profile``, those it lists as optional
+    (``OPTIONAL_VARIANTS``: ``sequence`` in ``quick``); a name or list is checked against the registry.
 
     Taught in notebooks/07_reproduce_paper.ipynb, section "2 · Data, then every variant under LOSO".
     """
     known = list_variants()
-    names = known if variant == "all" else ([variant] if isinstance(variant, str) else list(variant))
+    name = profile.name if isinstance(profile, TrainProfile) else profile
+    optional = OPTIONAL_VARIANTS.get(name, ()) if name else ()
+    names = ([v for v in known if v not in optional] if variant == "all"
+             else ([variant] if isinstance(variant, str) else list(variant)))
     for name in names:
         if name not in known:
             raise unknown("variant", name, known, hint="Or 'all' for every one.")
@@ -106,13 +158,25 @@ def model_input_size(profile: TrainProfile, preset: str | None = None) -> int:
     return get_preset(preset or profile.model_preset).img_size
 
 
+def faithful_data(profile: TrainProfile, preset: str | None = None) -> bool:
+    """Whether a run takes the official data path: the ``paper`` model preset (the ``full`` profile's)."""
+    return (preset or profile.model_preset) == "paper"
+
+
 def prepare_task(dataset: str = "synthme", root: str | Path | None = None, classes: int = 3,
                  size: int = 64, profile: str | TrainProfile = "quick", motion: str = "diff",
-                 progress: bool | None = None) -> PreparedLosoData:
+                 progress: bool | None = None, faces: str | None = None, preset: str | None = None,
+                 sheet: str | Path | None = None) -> PreparedLosoData:
     """Load a dataset and prepare (align, crop, cache) every clip at ``size`` px.
 
     ``synthme`` without ``root`` generates (or reuses) the profile's synthetic dataset. Real datasets
     need ``root``; missing or malformed folders raise the reader's ``DatasetError`` naming the file.
+
+    Under the ``paper`` preset (the ``full`` profile; :func:`faithful_data`) the data path is the official
+    one (spec §1): ``faces="dataset"`` where the copy holds the release's crops (else ``"align"``, said in
+    ``faces_note``), the training-time frame-pair search with its uint8 wrap-around on cached candidate
+    frames, and nearest-neighbour rotation. Otherwise the kit's defaults: ``faces="align"``, no search,
+    bilinear rotation. ``faces=`` forces a face path (``"dataset"`` without crops raises ``DatasetError``).
 
     Taught in notebooks/07_reproduce_paper.ipynb, section "2 · Data, then every variant under LOSO".
     """
@@ -123,20 +187,34 @@ def prepare_task(dataset: str = "synthme", root: str | Path | None = None, class
     elif root is None:
         raise ValueError(f"--dataset {dataset} needs --root pointing at your licensed copy "
                          "(the kit never downloads it); or use --dataset synthme.")
-    df = load_dataset(dataset, root, classes=classes)
-    prepared = prepare(df, PrepConfig(size=size, motion="diff" if motion == "diff" else "all"),
-                       progress=progress)
+    df = load_dataset(dataset, root, classes=classes, sheet=sheet)  # sheet: when several candidates match
+    faithful = faithful_data(prof, preset)
+    layout = getattr(df.attrs.get("report"), "layout", "")
+    if faces is None:
+        faces = "dataset" if faithful and layout == "cropped" else "align"
+        note = ("paper preset: the release's own crops, resized as the official transform (faces='dataset')"
+                if faces == "dataset" else
+                f"paper preset, but the copy read is not cropped ({layout or 'unknown'} layout): faces='align' "
+                "(the kit's dlib path, not the official crops)" if faithful else
+                "the kit's dlib alignment (faces='align'); the paper preset reads the release's crops")
+    else:
+        note = f"faces={faces!r} as asked"
+    prepared = prepare(df, PrepConfig(size=size, motion="diff" if motion == "diff" else "all", faces=faces,
+                                      keep_candidates=faithful), progress=progress)
+    prepared.report["faces_note"] = note
     # A SynthME folder read as "casme2" is still synthetic: its generator manifest says so.
     synthetic = dataset == "synthme" or read_manifest(root) is not None
-    return PreparedLosoData(prepared, size=None, motion=motion, augment=prof.augment, synthetic=synthetic)
+    return PreparedLosoData(prepared, size=None, motion=motion, augment=prof.augment, synthetic=synthetic,
+                            pair_search=faithful, wraparound=faithful,
+                            interpolation="nearest" if faithful else "bilinear", faces_note=note, table=df)
 
 
 def train_variant(data: PreparedLosoData, variant: str, *, dataset: str = "synthme", classes: int = 3,
                   profile: str | TrainProfile = "quick", protocols: Sequence[str] = ("honest",),
                   out_dir: str | Path | None = None, preset: str | None = None,
                   config: TrainConfig | None = None, paper_lists: bool = False, max_folds: int | None = None,
-                  model_overrides: dict[str, Any] | None = None, verbose: bool = True, **train_overrides
-                  ) -> LosoResult:
+                  model_overrides: dict[str, Any] | None = None, verbose: bool = True,
+                  parallel: int | ParallelPlan = 1, **train_overrides) -> LosoResult:
     """LOSO of one variant on prepared data, with the profile's recipe (``train_overrides`` win).
 
     The model is ``build_model(variant, classes, preset)`` (default: the profile's preset) at the
@@ -147,18 +225,23 @@ def train_variant(data: PreparedLosoData, variant: str, *, dataset: str = "synth
     """
     prof = get_profile(profile) if isinstance(profile, str) else profile
     preset = preset or prof.model_preset
-    cfg = config or train_config_for(prof, dataset, classes, **train_overrides)
+    cfg = config or train_config_for(prof, dataset, classes, variant=variant, **train_overrides)
     overrides = dict(model_overrides or {})
     overrides["img_size"] = int(data.size or data.prepared.size)
     probe = build_model(variant, data.num_classes, preset, **overrides)
+    if getattr(probe, "takes_frames", False):  # the sequence variant: K frames per clip, cached with the clip
+        data = data.with_frames(probe.config.num_frames)
     model_config = probe.config.to_dict()
     test_subjects = paper_test_subjects(dataset, classes) if paper_lists else None
+    if data.wraparound and data.pair_search and not official_pair_search(dataset, classes, variant):
+        data = dataclasses.replace(data, pair_search=False)  # that official script trains on the annotated frames
     meta = {"dataset": dataset, "data_kind": data.data_kind(dataset),
-            "classes": data.num_classes, "variant": variant, "preset": preset, "profile": prof.name}
+            "classes": data.num_classes, "variant": variant, "preset": preset, "profile": prof.name,
+            **data.data_path()}
     return run_loso(data, lambda: build_model(variant, data.num_classes, preset, **overrides), cfg,
                     protocols=protocols, out_dir=out_dir, meta=meta, test_subjects=test_subjects,
                     max_folds=max_folds if max_folds is not None else prof.max_folds,
-                    model_config=model_config, verbose=verbose)
+                    model_config=model_config, verbose=verbose, parallel=parallel)
 
 
 def majority_rows(data: PreparedLosoData, dataset: str, folds=None) -> dict[str, Any]:
@@ -170,7 +253,7 @@ def majority_rows(data: PreparedLosoData, dataset: str, folds=None) -> dict[str,
     y = data.labels
     s = M.majority_baseline([y[f.train_idx] for f in folds], [y[f.test_idx] for f in folds])
     return {"dataset": dataset, "data_kind": data.data_kind(dataset),
-            "classes": data.num_classes, "variant": "majority_class", "protocol": "honest",
+            "classes": data.num_classes, "variant": "majority_class", **data.data_path(), "protocol": "honest",
             "protocol_label": "baseline (most frequent training class)", "fold": "pooled", "subject": "all",
             **s}
 
@@ -179,26 +262,30 @@ def reproduce(dataset: str = "synthme", root: str | Path | None = None, classes:
               variants: str | Sequence[str] = "all", protocols: Sequence[str] = ("honest", "paper"),
               profile: str = "quick", out_dir: str | Path | None = None, size: int | None = None,
               data: PreparedLosoData | None = None, preset: str | None = None, max_folds: int | None = None,
-              verbose: bool = True, **train_overrides) -> pd.DataFrame:
+              verbose: bool = True, paper_lists: bool = False, **train_overrides) -> pd.DataFrame:
     """Every requested variant under LOSO, both protocols from the same training runs, plus the
     majority baseline: one pooled table (``fold == "pooled"`` rows), labelled synthetic/real.
 
+    ``paper_lists=True`` tests only the subjects of the official hard-coded LOSO list (e.g. CASME II
+    3-class never tests sub18), for the variants and the baseline alike.
+
     Taught in notebooks/07_reproduce_paper.ipynb, section "2 · Data, then every variant under LOSO".
     """
-    names = resolve_variants(variants)
+    names = resolve_variants(variants, profile)
     prof = get_profile(profile)
     if data is None:
         size = size or model_input_size(prof, preset)
-        data = prepare_task(dataset, root, classes, size=size, profile=prof)
-    folds = loso_folds(data.subjects)
-    rows = [majority_rows(data, dataset, folds[:max_folds] if max_folds else folds)]
+        data = prepare_task(dataset, root, classes, size=size, profile=prof, preset=preset)
+    folds = loso_folds(data.subjects, paper_test_subjects(dataset, classes) if paper_lists else None)
+    cap = max_folds if max_folds is not None else prof.max_folds  # the cap train_variant applies
+    rows = [majority_rows(data, dataset, folds[:cap] if cap else folds)]
     tables = []
     for name in names:
         t0 = time.perf_counter()
         folder = run_dir(out_dir, dataset, classes, name, prof, data, preset) if out_dir else None
         res = train_variant(data, name, dataset=dataset, classes=classes, profile=prof, protocols=protocols,
                             out_dir=folder, preset=preset, max_folds=max_folds, verbose=verbose,
-                            **train_overrides)
+                            paper_lists=paper_lists, **train_overrides)
         tables.append(res.results)
         if verbose:
             print(f"{name}: {time.perf_counter() - t0:.1f}s\n{res.summary()}", flush=True)
@@ -248,5 +335,8 @@ def comparison_table(kit: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd
     wide[f"paper {target} (QUOTED)"] = [q.get(idx, np.nan) if idx in q.index else np.nan for idx in wide.index]
     order = {v: i for i, v in enumerate(["majority_class", *list_variants()])}
     wide = wide.reset_index()
+    if "precision" in pooled.columns:   # fp32 = the official precision; bf16 / fp16 = opt-in AMP (baseline: none)
+        precision = pooled.dropna(subset=["precision"]).groupby("variant")["precision"].first()
+        wide["precision"] = wide["variant"].map(precision).fillna("")
     wide["_o"] = wide["variant"].map(lambda v: order.get(v, 99))
     return wide.sort_values(["_o", "metric"]).drop(columns="_o").reset_index(drop=True)

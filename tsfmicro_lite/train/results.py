@@ -1,8 +1,10 @@
 """Tidy result tables of a LOSO run: one row per (protocol, fold) plus a pooled row per protocol.
 
-Every row carries its provenance (dataset, classes, variant, protocol label, seed, device, wall
-time, kit version, git commit, and whether the data is synthetic), so a CSV found later says what
-produced it. Written as ``results.csv`` / ``results.json`` and ``predictions.csv`` in the run folder.
+Every row carries its provenance (dataset, classes, variant, protocol label, seed, device, precision
+(fp32 = the official; bf16 / fp16 = opt-in AMP), wall time, kit version, git commit, and whether the data
+is synthetic, and the data path: ``faces`` = align | dataset, ``frame_search`` = off | corrected | official,
+``rotation`` = the augmentation's resampling), so a CSV found later says what produced it. Written as
+``results.csv`` / ``results.json`` and ``predictions.csv`` in the run folder.
 """
 from __future__ import annotations
 
@@ -23,9 +25,10 @@ from .protocol import PROTOCOLS, Selection
 __all__ = ["git_commit", "kit_version", "fold_rows", "pooled_rows", "select_predictions", "write_tables",
            "RESULT_COLUMNS", "METRICS"]
 
-RESULT_COLUMNS = ["dataset", "data_kind", "classes", "variant", "preset", "profile", "protocol", "protocol_label",
+RESULT_COLUMNS = ["dataset", "data_kind", "classes", "variant", "preset", "profile", "faces", "frame_search",
+                  "rotation", "protocol", "protocol_label",
                   "fold", "subject", "n", "accuracy", "uf1", "uar", "epoch_accuracy", "epoch_uf1", "epochs",
-                  "seed", "device", "wall_s", "kit_version", "git_commit"]
+                  "seed", "device", "precision", "wall_s", "kit_version", "git_commit"]
 METRICS = ("accuracy", "uf1", "uar")   # the reported metrics, in the tables' order
 
 

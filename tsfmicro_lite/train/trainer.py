@@ -3,6 +3,14 @@
 AdamW, ExponentialLR for the first 50 epochs, plain cross-entropy (notebook 06 writes this loop out
 once, then calls :func:`train_fold`).
 
+Faithful by default, fast by choice: the default is the official fp32 recipe on every device
+(``amp="off"``); ``amp="bf16"`` / ``"fp16"`` (CUDA; bf16 also on CPU) is opt-in and recorded with each
+fold (``FoldHistory.provenance``). ``deterministic=True`` turns cuDNN's autotuner off and asks PyTorch
+for deterministic kernels, so a resumed GPU run gives the same table; on CPU runs are repeatable anyway.
+``input_pipeline="device"`` (the default on CUDA) moves a fold's uint8 crops to the device once and
+normalises / augments whole batches there (``preprocess.batched``); ``"loader"`` (the default on CPU) is
+the per-sample DataLoader. Losses are summed on the device and read once per epoch (no host sync per batch).
+
 The loop is generic: it takes a model factory and torch datasets yielding ``(onset, motion, label)``
 and knows nothing about faces, so tests run it on a tiny stand-in model and random tensors.
 
@@ -15,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,15 +33,20 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
 
+from .. import __version__
 from .. import metrics as M
+from ..preprocess.batched import device_batches
 from ..utils.device import resolve_device
-from ..utils.progress import quiet
+from ..utils.progress import progress
 from ..utils.seed import seed_everything
 
 __all__ = ["TrainConfig", "EpochRecord", "FoldHistory", "train_fold", "predict", "make_loader",
-           "make_optimizer", "autocast_dtype", "optimization_step", "to_device"]
+           "make_optimizer", "autocast_dtype", "optimization_step", "to_device", "precision_name",
+           "set_determinism", "fold_provenance", "AMP_CHOICES", "INPUT_PIPELINES"]
+
+AMP_CHOICES = ("off", "bf16", "fp16")          # what --amp takes; "auto" (bf16/fp16 on CUDA) is kept for the API
+INPUT_PIPELINES = ("auto", "loader", "device")
 
 
 @dataclass
@@ -53,8 +67,12 @@ class TrainConfig:
     lr_decay_epochs: int = 50          # the official schedule stops decaying after epoch 50
     seed: int = 0
     device: str = "auto"
-    amp: Literal["auto", "off", "bf16", "fp16"] = "auto"   # auto: bf16/fp16 on CUDA, off on CPU
-    num_workers: int = 0
+    amp: Literal["off", "bf16", "fp16", "auto"] = "off"    # off = fp32, the official; auto: bf16/fp16 on CUDA
+    num_workers: int = 0               # DataLoader workers of the "loader" input pipeline
+    deterministic: bool = False        # cuDNN deterministic, no autotuner, deterministic algorithms
+    input_pipeline: Literal["auto", "loader", "device"] = "auto"   # auto: device on CUDA, loader on CPU
+    fused_adamw: bool = False          # torch's fused AdamW kernel (same update within float rounding)
+    channels_last: bool = False        # NHWC memory format for the convolutions (exact up to float rounding)
     honest_mode: Literal["fixed", "inner_val"] = "fixed"   # fixed epoch budget, or early stop on val
     val_subjects: int = 2              # inner validation subjects (honest_mode="inner_val")
     patience: int = 10                 # epochs without val-UF1 improvement before stopping
@@ -66,7 +84,11 @@ class TrainConfig:
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}.")
         if self.amp not in ("auto", "off", "bf16", "fp16"):
-            raise ValueError(f"amp must be auto, off, bf16 or fp16; got {self.amp!r}.")
+            raise ValueError(f"amp must be off, bf16, fp16 or auto; got {self.amp!r}.")
+        if self.input_pipeline not in INPUT_PIPELINES:
+            raise ValueError(f"input_pipeline must be one of {INPUT_PIPELINES}; got {self.input_pipeline!r}.")
+        if self.num_workers < 0:
+            raise ValueError(f"num_workers must be >= 0, got {self.num_workers}.")
         if self.honest_mode not in ("fixed", "inner_val"):
             raise ValueError(f"honest_mode must be 'fixed' or 'inner_val'; got {self.honest_mode!r}.")
 
@@ -100,6 +122,7 @@ class FoldHistory:
     wall_s: float = 0.0
     device: str = "cpu"
     amp: str = "off"
+    provenance: dict = field(default_factory=dict)   # device, precision, kit / torch version, git commit
 
     def curve(self, name: str) -> np.ndarray:
         """One per-epoch series: ``train_loss``, ``test_loss``, ``val_loss``, ``lr``, or
@@ -122,16 +145,55 @@ class FoldHistory:
 
 
 def autocast_dtype(device: torch.device, amp: str) -> torch.dtype | None:
-    """The mixed-precision dtype to use, or None for fp32: bf16 where the GPU supports it, else fp16."""
-    if device.type != "cuda" or amp == "off":
-        if amp in ("bf16", "fp16") and device.type != "cuda":
-            raise ValueError(f"amp={amp!r} needs a CUDA device; this run is on {device}. Use amp='off' or 'auto'.")
+    """The autocast dtype for ``amp``, or None for fp32 (``"off"``, the official recipe).
+
+    ``"bf16"`` works on CUDA and CPU (fast on CPUs with native bf16); ``"fp16"`` needs CUDA (with a grad
+    scaler); ``"auto"`` is bf16 where the GPU supports it, else fp16, and fp32 off CUDA.
+    """
+    if amp == "off":
+        return None
+    if device.type != "cuda":
+        if amp == "bf16" and device.type == "cpu":
+            return torch.bfloat16
+        if amp == "fp16":
+            raise ValueError(f"amp='fp16' needs a CUDA device; this run is on {device}. "
+                             "Use --amp off (fp32) or --amp bf16.")
+        if amp == "bf16":
+            raise ValueError(f"amp='bf16' is not supported on {device}; use --amp off.")
         return None
     if amp == "fp16":
         return torch.float16
     if amp == "bf16" or torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return torch.float16
+
+
+def precision_name(dtype: torch.dtype | None) -> str:
+    """``fp32`` / ``bf16`` / ``fp16``: the precision label every fold and results row carries."""
+    return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
+
+
+def set_determinism(device: torch.device, deterministic: bool) -> None:
+    """cuDNN autotuner on (fast, not repeatable) or deterministic kernels (``deterministic=True``).
+
+    With ``deterministic``, ``torch.use_deterministic_algorithms(True, warn_only=True)``: an op with no
+    deterministic kernel warns instead of failing. ``CUBLAS_WORKSPACE_CONFIG`` must be set before cuBLAS
+    starts; the CLI launcher sets it, and it is set here too when CUDA has not been used yet.
+    """
+    if deterministic and device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.backends.cudnn.benchmark = device.type == "cuda" and not deterministic
+    torch.backends.cudnn.deterministic = bool(deterministic)
+    torch.use_deterministic_algorithms(bool(deterministic), warn_only=True)
+
+
+def fold_provenance(device: torch.device, dtype: torch.dtype | None, config: TrainConfig, pipeline: str) -> dict:
+    """What produced a fold, stored with it: device (and GPU name), precision, determinism, versions
+    (``run_loso`` adds the git commit)."""
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    return {"device": str(device), "device_name": name, "precision": precision_name(dtype),
+            "deterministic": bool(config.deterministic), "input_pipeline": pipeline,
+            "kit_version": __version__, "torch_version": torch.__version__}
 
 
 def make_loader(dataset: Dataset, batch_size: int, *, shuffle: bool, seed: int, device: torch.device,
@@ -154,7 +216,8 @@ def make_optimizer(model: nn.Module, config: TrainConfig
 
     Taught in notebooks/06_training_loso.ipynb, section "2 · One fold's training loop, written out".
     """
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+                                  **({"fused": True} if config.fused_adamw else {}))
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=config.lr_gamma)
     return optimizer, scheduler
 
@@ -167,21 +230,34 @@ def predict(model: nn.Module, loader: DataLoader, device: torch.device, dtype: t
     Taught in notebooks/06_training_loso.ipynb, section "2 · One fold's training loop, written out".
     """
     model.eval()
-    preds: list[int] = []
-    total, n = 0.0, 0
+    preds: list[torch.Tensor] = []
+    total, n = _zero(device), 0
     for batch in loader:
         onset, motion, label = to_device(batch, device)
         with _autocast(device, dtype):
             logits = model(onset, motion)
-        total += float(nn.functional.cross_entropy(logits.float(), label, reduction="sum"))
+        total += nn.functional.cross_entropy(logits.float(), label, reduction="sum").to(total.dtype)
         n += int(label.numel())
-        preds.extend(logits.argmax(1).tolist())
-    return preds, total / max(n, 1)
+        preds.append(logits.argmax(1))
+    # one host sync per call: the summed loss and the predictions are read here, not per batch
+    flat = torch.cat(preds).tolist() if preds else []
+    return flat, float(total) / max(n, 1)
+
+
+def _zero(device: torch.device) -> torch.Tensor:
+    """A device-side float64 accumulator (float32 on MPS): the same sums as Python floats, no per-batch sync."""
+    return torch.zeros((), dtype=torch.float32 if device.type == "mps" else torch.float64, device=device)
 
 
 def to_device(batch: Sequence[torch.Tensor], device: torch.device) -> tuple[torch.Tensor, ...]:
     """Move an (onset, motion, label) batch to ``device`` (non-blocking: loaders pin memory on CUDA)."""
     return tuple(t.to(device, non_blocking=True) for t in batch)
+
+
+def _channels_last(batch: tuple[torch.Tensor, ...], on: bool) -> tuple[torch.Tensor, ...]:
+    if not on:
+        return batch
+    return tuple(t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t for t in batch)
 
 
 def optimization_step(model: nn.Module, optimizer: torch.optim.Optimizer, onset: torch.Tensor,
@@ -240,34 +316,45 @@ def train_fold(model_factory: Callable[[], nn.Module], train_set: Dataset, test_
     dtype = autocast_dtype(device, config.amp)
     seed = config.seed if fold_seed is None else fold_seed
     seed_everything(seed)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
+    set_determinism(device, config.deterministic)
     model = model_factory().to(device)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     optimizer, scheduler = make_optimizer(model, config)
     scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
-    train_loader = make_loader(train_set, config.batch_size, shuffle=True, seed=seed, device=device,
-                               num_workers=config.num_workers)
-    test_loader = make_loader(test_set, config.batch_size, shuffle=False, seed=seed, device=device)
-    val_loader = (make_loader(val_set, config.batch_size, shuffle=False, seed=seed, device=device)
-                  if val_set is not None else None)
+    pipeline = config.input_pipeline
+    if pipeline == "auto":
+        pipeline = "device" if device.type == "cuda" else "loader"
+
+    def loader(dataset: Dataset, shuffle: bool, workers: int = 0):
+        batches = device_batches(dataset, config.batch_size, shuffle=shuffle, seed=seed, device=device) \
+            if pipeline == "device" else None
+        return batches if batches is not None else make_loader(dataset, config.batch_size, shuffle=shuffle,
+                                                               seed=seed, device=device, num_workers=workers)
+
+    train_loader = loader(train_set, True, config.num_workers)
+    test_loader = loader(test_set, False)
+    val_loader = loader(val_set, False) if val_set is not None else None
+    used = "device" if not isinstance(train_loader, DataLoader) else "loader"
     history = FoldHistory(y_test=_labels(test_set), y_val=_labels(val_set) if val_set is not None else None,
-                          device=str(device), amp=str(dtype).replace("torch.", "") if dtype else "off")
+                          device=str(device), amp=str(dtype).replace("torch.", "") if dtype else "off",
+                          provenance=fold_provenance(device, dtype, config, used))
     best_state, best_val, since_best = None, -1.0, 0
     start = time.perf_counter()
-    bar = tqdm(range(1, config.epochs + 1), desc=progress_desc or "epochs", leave=False, disable=quiet())
+    bar = progress(range(1, config.epochs + 1), desc=progress_desc or "epochs", leave=False, unit="epochs")
     for epoch in bar:
         t0 = time.perf_counter()
         model.train()
         lr = optimizer.param_groups[0]["lr"]
-        loss_sum, count = 0.0, 0
+        loss_sum, count = _zero(device), 0
         for batch in train_loader:
-            onset, motion, label = to_device(batch, device)
+            onset, motion, label = _channels_last(to_device(batch, device), config.channels_last)
             loss = optimization_step(model, optimizer, onset, motion, label, device, dtype, scaler)
-            loss_sum += float(loss) * label.numel()
+            loss_sum += loss.to(loss_sum.dtype) * label.numel()   # stays on the device: no sync per batch
             count += int(label.numel())
         if epoch <= config.lr_decay_epochs:
             scheduler.step()
-        record = EpochRecord(epoch=epoch, lr=lr, train_loss=loss_sum / max(count, 1))
+        record = EpochRecord(epoch=epoch, lr=lr, train_loss=float(loss_sum) / max(count, 1))
         record.test_pred, record.test_loss = predict(model, test_loader, device, dtype)
         if val_loader is not None:
             record.val_pred, record.val_loss = predict(model, val_loader, device, dtype)

@@ -7,6 +7,7 @@ draws on a given ``ax`` (or makes a figure) and returns the figure, so notebooks
 """
 from __future__ import annotations
 
+import textwrap
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -17,6 +18,7 @@ from matplotlib.patches import FancyBboxPatch
 from ..models.wiring import Wiring
 
 LANES = {"spatial": 2.0, "fusion": 1.0, "temporal": 0.0}
+STEP = 1.2  # horizontal distance between two depths of a wiring diagram
 LANE_COLOURS = {"spatial": "#cfe2f3", "fusion": "#fce5cd", "temporal": "#d9ead3"}
 
 
@@ -24,25 +26,29 @@ def _shape_text(shape: Sequence[int]) -> str:
     return "×".join(str(s) for s in shape[1:])  # drop the batch axis
 
 
-def draw_wiring(wiring: Wiring, ax: plt.Axes | None = None, title: str | None = None) -> plt.Figure:
+def draw_wiring(wiring: Wiring, ax: plt.Axes | None = None, title: str | None = None,
+                fontsize: float = 10, depth_span: int | None = None) -> plt.Figure:
     """Boxes (module, output shape) on three lanes — spatial, fusion, temporal — with the traced data flow.
 
     The x position is the node's depth in the graph (longest path from an input), so where the two
-    streams meet is where arrows cross lanes: the "where" of the paper's "where-how" fusion.
+    streams meet is where arrows cross lanes: the "where" of the paper's "where-how" fusion. Box labels are
+    set at ``fontsize`` points and wrapped to two short lines (lanes and title a little larger), so a figure
+    of every variant about 17 in wide, saved at 110 dpi, has text about 15 px high. ``depth_span`` (the
+    largest depth among the diagrams of one figure) puts every row on the same horizontal scale.
     Used in notebooks/05_fusion_variants.ipynb, section "2. Wiring diagrams, traced from the models",
     and by its fusion explorer (section "Explore: pick a variant").
     """
-    depth = max(n.depth for n in wiring.nodes) + 1
+    depth = max(max(n.depth for n in wiring.nodes) + 1, depth_span or 0)
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.55 * depth + 1, 3.2))
+        _, ax = plt.subplots(figsize=(1.05 * depth + 1.5, 3.2))
     # several nodes can share (depth, lane): stack them a little
     seen: dict[tuple[int, str], int] = {}
     pos: dict[str, tuple[float, float]] = {}
     for n in wiring.nodes:
         k = seen.get((n.depth, n.lane), 0)
         seen[(n.depth, n.lane)] = k + 1
-        pos[n.name] = (n.depth * 1.5, LANES[n.lane] + 0.42 * k)
-    half = {n.name: 0.19 if n.label in ("+", "×", "concat") else 0.64 for n in wiring.nodes}
+        pos[n.name] = (n.depth * STEP, LANES[n.lane] + 0.68 * k)
+    half = {n.name: 0.19 if n.label in ("+", "×", "concat") else 0.56 for n in wiring.nodes}
     for a, b in wiring.edges:
         (x0, y0), (x1, y1) = pos[a], pos[b]
         ax.annotate("", xy=(x1 - half[b], y1), xytext=(x0 + half[a], y0),
@@ -51,17 +57,18 @@ def draw_wiring(wiring: Wiring, ax: plt.Axes | None = None, title: str | None = 
     for n in wiring.nodes:
         x, y = pos[n.name]
         merge = n.label in ("+", "×", "concat")
-        w = 0.35 if merge else 1.24
-        ax.add_patch(FancyBboxPatch((x - w / 2, y - 0.17), w, 0.34, boxstyle="round,pad=0.02,rounding_size=0.06",
+        w, h = (0.38, 0.34) if merge else (1.12, 0.66)
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.06",
                                     fc="#f4cccc" if merge else LANE_COLOURS[n.lane], ec="0.35", lw=0.8))
-        text = n.label if merge else f"{n.label}\n{_shape_text(n.shape)}"
-        ax.text(x, y, text, ha="center", va="center", fontsize=7 if not merge else 11)
+        text = n.label if merge else f"{textwrap.fill(n.label, 13, break_long_words=False)}\n{_shape_text(n.shape)}"
+        ax.text(x, y, text, ha="center", va="center", fontsize=fontsize if not merge else fontsize * 1.5,
+                linespacing=1.05)
     for lane, y in LANES.items():
-        ax.text(-1.0, y, lane, ha="right", va="center", fontsize=8, color="0.4", style="italic")
-    ax.set_xlim(-1.9, (depth - 1) * 1.5 + 0.8)
-    ax.set_ylim(-0.45, 2.75)
+        ax.text(-0.7, y, lane, ha="right", va="center", fontsize=fontsize * 1.1, color="0.3", style="italic")
+    ax.set_xlim(-1.9, (depth - 1) * STEP + 0.6)
+    ax.set_ylim(-0.4, 3.1)
     ax.axis("off")
-    ax.set_title(title or f"{wiring.variant}: traced wiring (shapes without the batch axis)", fontsize=10)
+    ax.set_title(title or f"{wiring.variant}: traced wiring (shapes without the batch axis)", fontsize=fontsize * 1.25)
     return ax.figure
 
 
@@ -77,24 +84,35 @@ def plot_feature_maps(maps: Mapping[str, torch.Tensor], n_channels: int = 4, ind
                       cmap: str = "magma") -> plt.Figure:
     """One row per map (channels last, batched): its channel energy and its first ``n_channels`` channels.
 
+    Each row has two colour bars: the energy's (‖·‖ over channels, ≥ 0) and one shared by its channel maps
+    (a symmetric scale around 0, so blue is negative and red positive in every panel of the row). Axes are
+    the map's token grid (row, column), tick-labelled.
     Used in notebooks/03_temporal_branch.ipynb, section "3. Four stages, by hand", and
     notebooks/05_fusion_variants.ipynb, section "5. The fused map of one clip, per variant".
     """
-    fig, axes = plt.subplots(len(maps), n_channels + 1, figsize=(1.6 * (n_channels + 1), 1.7 * len(maps)),
-                             squeeze=False)
-    for row, (name, fmap) in zip(axes, maps.items()):
+    fig, axes = plt.subplots(len(maps), n_channels + 1, figsize=(2.3 * (n_channels + 1) + 0.8, 2.0 * len(maps)),
+                             squeeze=False, layout="constrained")
+    for i, (row, (name, fmap)) in enumerate(zip(axes, maps.items())):
         f = fmap[index].detach().float().cpu()
-        row[0].imshow(channel_energy(f), cmap=cmap)
-        row[0].set_ylabel(f"{name}\n{_shape_text(fmap.shape)}", fontsize=7)
-        row[0].set_title("‖·‖ over channels" if row is axes[0] else "", fontsize=7)
+        energy = row[0].imshow(channel_energy(f), cmap=cmap, vmin=0)
+        fig.colorbar(energy, ax=row[0], fraction=0.05, pad=0.02).ax.tick_params(labelsize=7)
+        row[0].set_ylabel(f"{name}\n{_shape_text(fmap.shape)}\ntoken row", fontsize=8)
+        row[0].set_title("‖·‖ over channels" if i == 0 else "", fontsize=8)
+        top = float(f[..., :n_channels].abs().max()) or 1.0
         for c in range(n_channels):
-            row[c + 1].imshow(f[..., c].numpy(), cmap="coolwarm")
-            if row is axes[0]:
-                row[c + 1].set_title(f"channel {c}", fontsize=7)
+            im = row[c + 1].imshow(f[..., c].numpy(), cmap="coolwarm", vmin=-top, vmax=top)
+            if i == 0:
+                row[c + 1].set_title(f"channel {c}", fontsize=8)
+        if n_channels:
+            fig.colorbar(im, ax=list(row[1:]), fraction=0.02, pad=0.02, label="value").ax.tick_params(labelsize=7)
+        h, w = f.shape[:2]
         for a in row:
-            a.set_xticks([])
-            a.set_yticks([])
-    fig.tight_layout()
+            a.set_xticks(range(0, w, max(1, w // 4)))
+            a.set_yticks(range(0, h, max(1, h // 4)))
+            a.tick_params(labelsize=6, length=2)
+        if i == len(maps) - 1:
+            for a in row:
+                a.set_xlabel("token column", fontsize=8)
     return fig
 
 

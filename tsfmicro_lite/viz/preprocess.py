@@ -32,6 +32,28 @@ def flow_to_rgb(flow: np.ndarray, max_magnitude: float | None = None) -> np.ndar
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
 
 
+def flow_wheel(size: int = 65) -> np.ndarray:
+    """The key to :func:`flow_to_rgb`: a disc whose pixel at (dx, dy) from the centre has that flow's colour
+    (image axes: +x right, +y down; the rim is the brightest, largest magnitude). Uint8 RGB, black outside."""
+    r = np.linspace(-1.0, 1.0, size, dtype=np.float32)
+    dx, dy = np.meshgrid(r, r)
+    rgb = flow_to_rgb(np.stack([dx, dy], -1), max_magnitude=1.0)
+    rgb[np.hypot(dx, dy) > 1.0] = 255
+    return rgb
+
+
+def add_flow_wheel(ax: plt.Axes, size: float = 0.3) -> plt.Axes:
+    """Draw the :func:`flow_wheel` key in the lower-right corner of ``ax`` (an inset of ``size`` × its width)."""
+    inset = ax.inset_axes([1 - size, 0.0, size, size])
+    inset.imshow(flow_wheel())
+    inset.set_xticks([])
+    inset.set_yticks([])
+    for spine in inset.spines.values():
+        spine.set_visible(False)
+    inset.set_title("direction", fontsize=6, pad=1)
+    return inset
+
+
 def signed_image(diff: np.ndarray) -> np.ndarray:
     """Channel mean of a signed image, for a diverging colour map (0 = no change).
 
@@ -89,7 +111,7 @@ def show_jitter(per_frame: Sequence[np.ndarray], per_clip: Sequence[np.ndarray],
 
 def show_motion_inputs(onsets: Sequence[np.ndarray], apexes: Sequence[np.ndarray], flows: Sequence[np.ndarray],
                        strains: Sequence[np.ndarray], labels: Sequence[str]) -> plt.Figure:
-    """One row per sample: onset | apex − onset | optical flow (colour wheel) | optical strain.
+    """One row per sample: onset | apex − onset | optical flow (colour wheel key in the first row) | optical strain.
 
     Used in notebooks/01_data_and_preprocessing.ipynb, sections "4 · The prepared inputs: difference,
     optical flow, optical strain" and "6 · A real face through the same pipeline".
@@ -109,6 +131,7 @@ def show_motion_inputs(onsets: Sequence[np.ndarray], apexes: Sequence[np.ndarray
     for c, name in enumerate(["onset", "apex − onset", "optical flow", "optical strain"]):
         axes[0, c].set_title(name)
     fig.tight_layout()
+    add_flow_wheel(axes[0, 2])   # after the layout, so the key stays inside its panel
     return fig
 
 
@@ -168,4 +191,5 @@ def show_frame_motion(frame: np.ndarray, onset: np.ndarray, apex: np.ndarray, fl
     axes[2].set_title(f"optical flow ({flow_method})" if flow_method else "optical flow")
     for ax in axes:
         ax.axis("off")
+    add_flow_wheel(axes[2])
     return fig

@@ -113,7 +113,9 @@ def plot_head_decays(gammas: Sequence[float], length: int = 256, ax=None):
 def plot_cost_curves(results, *, title: str = ""):
     """Time and peak memory against length, log-log, one line per form, with the fitted slope in the legend.
 
-    ``results``: the ``FormCost`` list from ``measure_retention_forms``.
+    ``results``: the ``FormCost`` list from ``measure_retention_forms``. Error bars are ± one standard
+    deviation of the repeats; on the log axis a lower bar that would reach zero or below (a noisy point on a
+    shared machine) is clipped at 10 % of the mean, so every bar stays drawable above zero.
     Used in notebooks/02_retention_from_scratch.ipynb, section "3. Three forms of the same computation"
     (its part "What each form costs").
     """
@@ -124,7 +126,9 @@ def plot_cost_curves(results, *, title: str = ""):
             continue
         lengths = [r.length for r in pts]
         times = [r.time_ms for r in pts]
-        ax_t.errorbar(lengths, times, yerr=[r.std_ms for r in pts], marker="o", capsize=3,
+        std = np.array([r.std_ms or 0.0 for r in pts])
+        lower = np.minimum(std, 0.9 * np.asarray(times))       # log scale: stay above zero
+        ax_t.errorbar(lengths, times, yerr=[lower, std], marker="o", capsize=3,
                       label=f"{form} (slope {loglog_slope(lengths, times):.2f})")
         ax_m.plot(lengths, [r.peak_mb for r in pts], marker="o",
                   label=f"{form} (slope {loglog_slope(lengths, [r.peak_mb for r in pts]):.2f})")

@@ -111,13 +111,12 @@ def optical_strain(fn: Callable, seed: int | None = None) -> CheckResult:
     ref = inputs.optical_strain
     rng = fresh_rng(seed)
 
-    def make_case(kind: str) -> Callable[[], None]:
+    # Only non-rigid flows: a pure translation has zero strain under any formula built from
+    # derivatives, so it would give credit for wrong answers.
+    def make_case() -> Callable[[], None]:
         def case() -> None:
             h, w = (int(v) for v in rng.integers(12, 40, size=2))
-            if kind == "rigid":                                        # pure translation: strain 0
-                flow = np.broadcast_to(rng.normal(0, 2, size=2), (h, w, 2)).astype(np.float32).copy()
-            else:
-                flow = cv2.GaussianBlur(rng.normal(0, 3, size=(h, w, 2)).astype(np.float32), (0, 0), 1.5)
+            flow = cv2.GaussianBlur(rng.normal(0, 3, size=(h, w, 2)).astype(np.float32), (0, 0), 1.5)
             exp = ref(flow)
             got = fn(flow.copy())
             arr = to_numpy(got, "optical_strain(flow)")
@@ -129,6 +128,6 @@ def optical_strain(fn: Callable, seed: int | None = None) -> CheckResult:
                           "is exy = (du/dy + dv/dx) / 2 and counts twice in the magnitude.")
         return case
 
-    return run_cases("optical_strain", [make_case("rigid"), make_case("smooth"), make_case("smooth")], fn)
+    return run_cases("optical_strain", [make_case() for _ in range(3)], fn)
 
 

@@ -12,7 +12,7 @@ import torch
 
 from ...models import build_model, list_variants
 from ...utils.names import unknown
-from .core import CheckResult, Mismatch, check, compare, fresh_rng, run_cases
+from .core import CheckResult, Mismatch, check, compare, fresh_rng, run_cases, to_numpy
 
 __all__ = ["fusion_variant", "FUSION_VARIANTS", "CHECK_PRESET"]
 
@@ -32,6 +32,15 @@ WIRING_HINTS = {
 
 # The fusion variants of the registry, in its order (``temporal_only`` / ``spatial_only`` fuse nothing).
 FUSION_VARIANTS = tuple(v for v in list_variants() if v in WIRING_HINTS)
+
+
+def _swapped_hw(model: torch.nn.Module, onset: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:
+    """The s2t logits with H and W of the upsampled map exchanged (the classic permute mistake)."""
+    up = model.upsample(model.spatial(onset)).permute(0, 3, 2, 1)
+    x = model.temporal.stem(motion) + up
+    for stage in model.temporal.stages:
+        x = stage(x)
+    return model.head(x)
 
 
 @check("A3.1")
@@ -67,8 +76,18 @@ def fusion_variant(module_cls: Callable, variant: str = "s2t", seed: int | None 
             with torch.no_grad():
                 exp = model(onset, motion)
                 got = student(onset, motion)
-            compare(f"{type(student).__name__}(onset, motion) logits", got, exp.numpy(), atol=1e-4, rtol=1e-3,
-                    hint=hints)
+                swapped = _swapped_hw(model, onset, motion) if variant == "s2t" else None
+            what = f"{type(student).__name__}(onset, motion) logits"
+            # The logits of a random tiny model are ~1e-2: the tolerance scales with them, so a swapped
+            # H/W (a ~20 % change on square maps, same shapes) cannot pass as rounding error.
+            atol = 1e-3 * float(exp.abs().max()) + 1e-7
+            got_np = to_numpy(got, what)
+            if swapped is not None and got_np.shape == tuple(exp.shape) and \
+                    np.allclose(got_np, swapped.numpy(), atol=atol, rtol=1e-3):
+                raise Mismatch(f"{what}: H and W of the upsampled ViT map are swapped.",
+                               "permute(0, 2, 3, 1) turns (B, C, H, W) into (B, H, W, C); permute(0, 3, 2, 1) gives "
+                               "(B, W, H, C), the same shape on square maps, so only the values show it.")
+            compare(what, got_np, exp.numpy(), atol=atol, rtol=1e-3, hint=hints)
         return case
 
     return run_cases("fusion_variant", [make_case(2), make_case(3)], module_cls)

@@ -56,9 +56,17 @@ def _metric_check(exercise: str, ref_name: str, fn: Callable, seed: int | None) 
             exp = ref(y_true, y_pred)
             if not np.isfinite(got_f) or abs(got_f - exp) > 1e-6:
                 counts = np.bincount(y_true, minlength=int(max(y_true.max(), y_pred.max())) + 1)
+                hints = [trap_hint]
+                c = metrics.confusion(y_true, y_pred)
+                predicted = c.sum(0) > 0
+                precisions = (metrics.official_uar_macro_precision(y_true, y_pred),
+                              float(np.mean(np.diag(c)[predicted] / c.sum(0)[predicted])))
+                if ref_name == "uar" and any(abs(got_f - p) <= 1e-6 for p in precisions):
+                    hints.insert(0, "You computed macro precision (TP / #predicted per class), the official "
+                                    "SAMM / CAS(ME)^3 scripts' bug: recall is TP / #true.")
                 raise Mismatch(
                     f"on {len(y_true)} labels (true counts per class {counts.tolist()}) you return "
-                    f"{got_f:.4f}, the expected value is {exp:.4f}.", trap_hint)
+                    f"{got_f:.4f}, the expected value is {exp:.4f}.", *hints)
         return case
 
     return run_cases(exercise, [make_case(t, p) for t, p in _label_cases(rng)], fn)
@@ -138,6 +146,16 @@ def loso_split(fn: Callable, seed: int | None = None) -> CheckResult:
     return run_cases("loso_split", cases, fn)
 
 
+def reference_honest_evaluate(X: np.ndarray, y: np.ndarray, subjects: np.ndarray, epochs: int) -> float:
+    """LOSO with the epoch budget fixed in advance (the A4.4 reference; switched off in the sandbox)."""
+    y_true, y_pred = [], []
+    for fold in loso_folds(subjects):
+        model = toy.fit(X[fold.train_idx], y[fold.train_idx], epochs)
+        y_true.append(y[fold.test_idx])
+        y_pred.append(toy.predict(model, X[fold.test_idx]))
+    return metrics.uf1(np.concatenate(y_true), np.concatenate(y_pred))
+
+
 @check("A4.4")
 def leak_inflation(honest_fn: Callable, reported_inflation: float | None = None,
                    seed: int | None = None) -> CheckResult:
@@ -155,7 +173,7 @@ def leak_inflation(honest_fn: Callable, reported_inflation: float | None = None,
             X, y, subjects = toy.make_features(seed=data_seed, n_subjects=5, per_subject=12)
             got = honest_fn(X.copy(), y.copy(), subjects.copy(), 6)
             got_f = float(to_numpy(got, "honest_evaluate(...)"))
-            exp = toy.honest_evaluate(X, y, subjects, 6)
+            exp = reference_honest_evaluate(X, y, subjects, 6)
             if abs(got_f - exp) > 1e-6:
                 leaky = toy.leaky_evaluate(X, y, subjects, 6)
                 hints = ["Train for exactly `epochs` epochs on the training subjects and predict the held-out "
@@ -169,7 +187,7 @@ def leak_inflation(honest_fn: Callable, reported_inflation: float | None = None,
     if reported_inflation is not None:
         def inflation_case() -> None:
             X, y, subjects = toy.notebook_data()
-            exp = toy.leaky_evaluate(X, y, subjects, toy.NOTEBOOK_EPOCHS) - toy.honest_evaluate(
+            exp = toy.leaky_evaluate(X, y, subjects, toy.NOTEBOOK_EPOCHS) - reference_honest_evaluate(
                 X, y, subjects, toy.NOTEBOOK_EPOCHS)
             got = float(to_numpy(reported_inflation, "reported_inflation"))
             if abs(got - exp) > 1e-6:

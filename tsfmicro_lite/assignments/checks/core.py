@@ -13,6 +13,7 @@ the check of an exercise through that registry (:func:`get_check`).
 from __future__ import annotations
 
 import html
+import os
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, TypeVar
@@ -23,8 +24,10 @@ import torch
 from ...utils.names import unknown
 from ..catalog import get_exercise
 
-__all__ = ["CheckResult", "Mismatch", "check", "compare", "fresh_rng", "get_check", "is_package_code", "registered",
-           "run_cases", "seeds", "to_numpy"]
+__all__ = ["Abort", "CheckResult", "Mismatch", "check", "compare", "fresh_rng", "get_check", "is_package_code",
+           "registered", "run_cases", "seeds", "to_numpy", "SANDBOX_ENV"]
+
+SANDBOX_ENV = "TSFMICRO_SANDBOX"   # set inside the grading sandbox, where practice checks stand down
 
 CheckFn = TypeVar("CheckFn", bound=Callable[..., "CheckResult"])
 
@@ -74,6 +77,14 @@ class CheckResult:
 
 class Mismatch(Exception):
     """Raised inside a check with a sentence for the student (and hints)."""
+
+    def __init__(self, message: str, *hints: str):
+        super().__init__(message)
+        self.hints = list(hints)
+
+
+class Abort(Exception):
+    """Raised inside a check when the exercise scores 0 outright (the reference was called, a time-out)."""
 
     def __init__(self, message: str, *hints: str):
         super().__init__(message)
@@ -142,12 +153,17 @@ def run_cases(exercise: str, cases: Sequence[Callable[[], None]], answer: Any = 
         return CheckResult(exercise, False, 0.0, f"this is the kit's own {getattr(answer, '__name__', 'code')} "
                            f"(from {answer.__module__}), not your implementation.",
                            ["Write the function yourself in the notebook; the check compares it with the kit's."])
+    if os.environ.get(SANDBOX_ENV):
+        return CheckResult(exercise, False, 0.0, "practice checks are off while the notebook is graded; the grader "
+                           "checks your functions from outside.", [], 0)
     passed = 0
     first: tuple[str, list[str]] | None = None
     for case in cases:
         try:
             case()
             passed += 1
+        except Abort as exc:
+            return CheckResult(exercise, False, 0.0, str(exc), exc.hints, len(cases))
         except Mismatch as exc:
             first = first or (str(exc), exc.hints)
         except NotImplementedError as exc:

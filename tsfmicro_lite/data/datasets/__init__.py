@@ -1,4 +1,4 @@
-"""The dataset registry: one spec file per dataset (``casme2.py``, ``samm.py``, ``casme3.py``, ``synthme.py``).
+"""The dataset registry: one spec file per dataset (``casme2.py``, ``samm.py``, ``casme3.py``, ``synthme.py``, ...).
 
 Adding a dataset is one new file and one registry entry: write ``data/datasets/<name>.py`` holding a
 ``SPEC = DatasetSpec(...)`` (copy the closest existing file), then add ``<name>`` to the import line
@@ -13,7 +13,7 @@ from __future__ import annotations
 from ...utils.names import unknown
 from ..errors import DatasetError
 from ..spec import DatasetSpec, dataset_key
-from . import casme2, casme3, samm, synthme
+from . import casme2, casme3, samm, smic, synthme
 
 __all__ = ["DatasetSpec", "get_spec", "find_spec", "list_datasets", "register"]
 
@@ -36,7 +36,7 @@ def register(spec: DatasetSpec) -> DatasetSpec:
 
 
 def list_datasets() -> list[str]:
-    """The registered dataset names, in registry order: ``["casme2", "samm", "casme3", "synthme"]``."""
+    """The registered dataset names, in registry order: ``["casme2", "samm", "casme3", "synthme", "smic"]``."""
     return list(_SPECS)
 
 
@@ -58,6 +58,6 @@ def get_spec(name: str | DatasetSpec) -> DatasetSpec:
 
 
 #: The registry: every built-in dataset, in the order lists and error messages show them.
-_BUILT_IN = (casme2.SPEC, samm.SPEC, casme3.SPEC, synthme.SPEC)
+_BUILT_IN = (casme2.SPEC, samm.SPEC, casme3.SPEC, synthme.SPEC, smic.SPEC)
 for _spec in _BUILT_IN:
     register(_spec)

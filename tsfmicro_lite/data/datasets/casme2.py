@@ -28,6 +28,7 @@ SPEC = DatasetSpec(
     root_env="TSFMICRO_CASME2",
     sheet_patterns=("casme2-coding-*", "casme2*coding*", "*casme2*", "*casme*ii*"),
     layouts=("<root>/Cropped/sub01/EP02_01f/reg_img46.jpg", "<root>/sub01/EP02_01f/img46.jpg"),
+    cropped_layout="<root>/Cropped/sub01/EP02_01f/reg_img46.jpg (the release's Cropped folder)",
     subject_id="sub{n:02d}",
     subject_folders=("{subject}", "sub{n}"),
     tasks={

@@ -41,6 +41,7 @@ SPEC = DatasetSpec(
     root_env="TSFMICRO_CASME3",
     sheet_patterns=("cas(me)3_part_a_me_label*", "cas(me)3*label*", "cas(me)3*", "casme3*", "*part_a*label*"),
     layouts=("<root>/spNO.1/a/123.jpg", "<root>/spNO.1/a/color/123.jpg"),
+    cropped_layout="<root>/Cropped/spNO.1/a/123.jpg (part A's pre-cropped faces, in a folder named *crop*)",
     subject_id="spNO.{n}",
     subject_folders=("{subject}",),
     clip_subfolders=("color",),

@@ -27,6 +27,7 @@ SPEC = DatasetSpec(
     root_env="TSFMICRO_SAMM",
     sheet_patterns=("samm_micro_facs_codes*", "samm_136*", "samm*"),
     layouts=("<root>/006/006_1_2/006_05562.jpg (or 006_5562.jpg, optionally under <root>/Cropped/)",),
+    cropped_layout="<root>/Cropped/006/006_1_2/006_5562.jpg (SAMM's cropped faces, frame numbers unpadded)",
     subject_id="{n:03d}",
     subject_folders=("{subject}", "{n}"),
     tasks={

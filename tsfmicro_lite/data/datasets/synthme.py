@@ -28,6 +28,7 @@ SPEC = DatasetSpec(
     root_env=None,
     sheet_patterns=(Path(SHEET_NAME).stem.lower() + "*",),
     layouts=("<root>/sub01/EP02_01/img46.jpg (plus <root>/landmarks/sub01/EP02_01.npy)",),
+    cropped_layout="<root>/Cropped/sub01/EP02_01/reg_img46.jpg (preprocess.official.write_cropped_copy writes it)",
     subject_id=casme2.SPEC.subject_id,
     subject_folders=casme2.SPEC.subject_folders,
     tasks={
