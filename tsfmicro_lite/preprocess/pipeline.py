@@ -262,21 +262,26 @@ def _process_clip(job: dict) -> dict:
         "apex_candidates": np.stack([apply_transform(f, matrix, size) for f in apex_frames]),
         "transform": np.asarray(matrix, dtype=np.float64),
     }
+    return _finish_clip(job, arrays, lambda f: apply_transform(f, matrix, size), location.source, detector_ran)
+
+
+def _finish_clip(job: dict, arrays: dict[str, np.ndarray], to_input: Callable[[np.ndarray], np.ndarray],
+                 source: str, detector_ran: bool) -> dict:
+    """Both face paths end alike: motion inputs from the onset/apex crops, the K frames, one atomic cache write."""
+    config: PrepConfig = job["config"]
     onset, apex = arrays["onset_candidates"][0], arrays["apex_candidates"][0]
     if config.wants_flow:
         arrays["flow"] = optical_flow(onset, apex, config.flow_method)
     if config.wants_strain:
         arrays["strain"] = optical_strain(arrays["flow"])
     if job.get("frame_paths"):
-        arrays.update(warp_frames(job["frame_paths"], job["frame_positions"],
-                                  lambda f: apply_transform(f, matrix, size)))
-    meta = {"source": location.source}
+        arrays.update(warp_frames(job["frame_paths"], job["frame_positions"], to_input))
     try:
         with atomic_path(job["clip_file"]) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
+            np.savez(fh, meta=np.array(json.dumps({"source": source})), **arrays)
     except OSError as exc:
         raise _cache_write_error(job["clip_file"], job["cache_root"], exc) from None
-    return {"index": job["index"], "arrays": arrays, "source": location.source, "detector_ran": detector_ran}
+    return {"index": job["index"], "arrays": arrays, "source": source, "detector_ran": detector_ran}
 
 
 def _check_one_size(job: dict, frames: list[np.ndarray]) -> None:
@@ -302,19 +307,7 @@ def _process_dataset_clip(job: dict) -> dict:
         "apex_candidates": np.stack([official_resize(read_frame(p), size) for p in job["apex_paths"]]),
         "transform": np.array([[size / w, 0.0, 0.0], [0.0, size / h, 0.0]]),  # the crop's frame → the input
     }
-    onset, apex = arrays["onset_candidates"][0], arrays["apex_candidates"][0]
-    if config.wants_flow:
-        arrays["flow"] = optical_flow(onset, apex, config.flow_method)
-    if config.wants_strain:
-        arrays["strain"] = optical_strain(arrays["flow"])
-    if job.get("frame_paths"):
-        arrays.update(warp_frames(job["frame_paths"], job["frame_positions"], lambda f: official_resize(f, size)))
-    try:
-        with atomic_path(job["clip_file"]) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, meta=np.array(json.dumps({"source": "dataset"})), **arrays)
-    except OSError as exc:
-        raise _cache_write_error(job["clip_file"], job["cache_root"], exc) from None
-    return {"index": job["index"], "arrays": arrays, "source": "dataset", "detector_ran": False}
+    return _finish_clip(job, arrays, lambda f: official_resize(f, size), "dataset", False)
 
 
 def check_dataset_crops(df) -> None:
