@@ -14,7 +14,7 @@ import torch
 
 from tsfmicro_lite.models import build_model
 from tsfmicro_lite.train.checkpoints import RunFolder
-from tsfmicro_lite.train.loso import _NOT_RESULT, data_fingerprint, fold_seed
+from tsfmicro_lite.train.loso import SPEED_ONLY_FIELDS, data_fingerprint, fold_seed
 from tsfmicro_lite.train.pretrained import (
     checkpoints_dir,
     file_sha256,
@@ -64,7 +64,7 @@ def test_every_shipped_checkpoint_matches_its_manifest(name):
         assert json.loads((folder / "run.json").read_text()) == cfg, f"{folder}/run.json is not the manifest's"
         recipe = train_config_for(get_profile(cfg["profile"]), cfg["dataset"], cfg["classes"],
                                   variant=cfg["variant"]).to_dict()
-        recipe = {k: v for k, v in recipe.items() if k not in _NOT_RESULT}
+        recipe = {k: v for k, v in recipe.items() if k not in SPEED_ONLY_FIELDS}
         assert recipe == cfg["train"], f"{name}: the {cfg['profile']} profile's recipe changed; {REMAKE}"
 
 

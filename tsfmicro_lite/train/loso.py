@@ -43,14 +43,14 @@ from .splits import Fold, inner_validation_split, loso_folds
 from .trainer import FoldHistory, TrainConfig, train_fold
 
 __all__ = ["LosoData", "TensorLosoData", "LosoResult", "run_loso", "evaluate_run", "tables_from_histories", "fold_seed",
-           "data_fingerprint", "fold_precision", "provenance_note", "PROVENANCE_KEYS"]
+           "data_fingerprint", "fold_precision", "provenance_note", "PROVENANCE_KEYS", "SPEED_ONLY_FIELDS"]
 
 # what is stored with each fold (FoldHistory.provenance) and compared across a run's folds
 PROVENANCE_KEYS = ("device_name", "precision", "deterministic", "kit_version", "git_commit", "torch_version")
 _AMP_NAMES = {"off": "fp32", "bfloat16": "bf16", "float16": "fp16"}   # FoldHistory.amp of older runs
 # TrainConfig fields that decide how fast a run goes, not its result: left out of run.json, so a run
 # resumed with other workers / pipeline / determinism continues (each fold's provenance records them)
-_NOT_RESULT = ("device", "num_workers", "input_pipeline", "deterministic", "channels_last", "fused_adamw")
+SPEED_ONLY_FIELDS = ("device", "num_workers", "input_pipeline", "deterministic", "channels_last", "fused_adamw")
 
 
 class LosoData(Protocol):
@@ -310,7 +310,7 @@ def run_loso(data: LosoData, model_factory: Callable[[], nn.Module], config: Tra
             "git_commit": git_commit()}
     run = RunFolder(out_dir) if out_dir is not None else None
     if run is not None:
-        fingerprint = {**meta, "train": {k: v for k, v in config.to_dict().items() if k not in _NOT_RESULT},
+        fingerprint = {**meta, "train": {k: v for k, v in config.to_dict().items() if k not in SPEED_ONLY_FIELDS},
                        "protocols": sorted(protocols), "folds": [f.subject for f in folds],
                        "n_samples": int(len(data.labels)), "data_sha1": data_fingerprint(data),
                        "model_config": model_config}

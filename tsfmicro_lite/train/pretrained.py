@@ -34,7 +34,7 @@ from torch import nn
 from ..models import build_model
 from ..utils.io import atomic_directory, atomic_write_json
 from .checkpoints import RunMismatchError
-from .loso import _NOT_RESULT, LosoResult, data_fingerprint
+from .loso import SPEED_ONLY_FIELDS, LosoResult, data_fingerprint
 from .profiles import TrainProfile, get_profile, train_config_for
 from .quickfit import quick_fit
 from .reproduce import PreparedLosoData, train_variant
@@ -48,7 +48,7 @@ __all__ = ["CheckpointMatch", "checkpoints_dir", "read_manifest", "list_checkpoi
 
 MANIFEST = "manifest.json"
 LOSO_WEIGHTS = ("checkpoints/fold_00.pt",)   # a run's weights that ship: the first fold's (a few MB in all)
-_SKIP_TRAIN_KEYS = _NOT_RESULT  # the TrainConfig fields run_loso leaves out of run.json: they do not change results
+_SKIP_TRAIN_KEYS = SPEED_ONLY_FIELDS  # TrainConfig fields run_loso leaves out of run.json (no effect on results)
 
 
 def checkpoints_dir() -> Path:
