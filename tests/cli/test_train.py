@@ -70,3 +70,22 @@ def test_cli_train_then_evaluate_on_synthme(tmp_path, capsys):
                 "--device", "cpu", "--out", str(out)]) == 0
     assert "resumed from disk" in capsys.readouterr().out
     assert cli(["evaluate", "--run", str(run), "--protocol", "paper"]) == 0
+
+
+@pytest.mark.parametrize("command", ["train", "reproduce"])
+def test_faces_dataset_on_a_copy_without_crops_fails_before_training(command, tmp_path, capsys):
+    """``--faces dataset`` asks for the release's own crops; SynthME's raw layout has none: one clear error."""
+    code = cli([command, "--faces", "dataset", "--epochs", "1", "--max-folds", "1", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "faces" in err and "crop" in err.lower(), err
+    assert not any(tmp_path.iterdir()), "nothing is trained or written when the face path cannot be had"
+
+
+def test_faces_is_a_choice_on_train_and_reproduce():
+    parser = build_parser()
+    for command in ("train", "reproduce"):
+        assert parser.parse_args([command, "--faces", "align"]).faces == "align"
+        assert parser.parse_args([command]).faces is None   # the preset decides
+        with pytest.raises(SystemExit):
+            parser.parse_args([command, "--faces", "detect"])

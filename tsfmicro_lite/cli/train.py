@@ -67,6 +67,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", type=Path, default=None, help="dataset folder (synthme: optional, generated)")
     p.add_argument("--sheet", type=Path, default=None, help="annotation sheet, if not found by name (or several are)")
     p.add_argument("--classes", type=int, default=3, help="class set (CASME II/SAMM 3|5, CAS(ME)^3 4|7)")
+    p.add_argument("--faces", default=None, choices=["align", "dataset"],
+                   help="face path: dlib alignment, or the release's own crops as the official code reads them "
+                        "(default: the preset decides; paper: the crops where the copy has them)")
     p.add_argument("--variant", default="late", help=" | ".join([*list_variants(), "all"]))
     p.add_argument("--protocol", default="honest", choices=PROTOCOL_CHOICES,
                    help="honest (default: epoch fixed in advance) | paper (best epoch on the test subject, "
@@ -144,7 +147,8 @@ def _setup(args: argparse.Namespace):
     get_mapping(args.dataset, args.classes)
     profile = get_profile(args.profile)
     size = model_input_size(profile, args.preset)
-    data = prepare_task(args.dataset, args.root, args.classes, size=size, profile=profile, sheet=args.sheet)
+    data = prepare_task(args.dataset, args.root, args.classes, size=size, profile=profile, sheet=args.sheet,
+                        faces=args.faces, preset=args.preset)
     return variants, profile, data
 
 

@@ -262,12 +262,14 @@ def reproduce(dataset: str = "synthme", root: str | Path | None = None, classes:
               variants: str | Sequence[str] = "all", protocols: Sequence[str] = ("honest", "paper"),
               profile: str = "quick", out_dir: str | Path | None = None, size: int | None = None,
               data: PreparedLosoData | None = None, preset: str | None = None, max_folds: int | None = None,
-              verbose: bool = True, paper_lists: bool = False, **train_overrides) -> pd.DataFrame:
+              verbose: bool = True, paper_lists: bool = False, faces: str | None = None,
+              **train_overrides) -> pd.DataFrame:
     """Every requested variant under LOSO, both protocols from the same training runs, plus the
     majority baseline: one pooled table (``fold == "pooled"`` rows), labelled synthetic/real.
 
     ``paper_lists=True`` tests only the subjects of the official hard-coded LOSO list (e.g. CASME II
-    3-class never tests sub18), for the variants and the baseline alike.
+    3-class never tests sub18), for the variants and the baseline alike. ``faces`` forces a face path
+    (``"align"`` | ``"dataset"``) when ``data`` is not given; by default the preset decides (:func:`prepare_task`).
 
     Taught in notebooks/07_reproduce_paper.ipynb, section "2 · Data, then every variant under LOSO".
     """
@@ -275,7 +277,7 @@ def reproduce(dataset: str = "synthme", root: str | Path | None = None, classes:
     prof = get_profile(profile)
     if data is None:
         size = size or model_input_size(prof, preset)
-        data = prepare_task(dataset, root, classes, size=size, profile=prof, preset=preset)
+        data = prepare_task(dataset, root, classes, size=size, profile=prof, preset=preset, faces=faces)
     folds = loso_folds(data.subjects, paper_test_subjects(dataset, classes) if paper_lists else None)
     cap = max_folds if max_folds is not None else prof.max_folds  # the cap train_variant applies
     rows = [majority_rows(data, dataset, folds[:cap] if cap else folds)]
