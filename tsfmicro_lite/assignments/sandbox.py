@@ -71,6 +71,8 @@ class Plan:
                 cmd += ["--symlink", target, link]
             elif os.path.isdir(link):
                 cmd += ["--ro-bind", link, link]
+        # the private /tmp first: binds listed after it stay visible even when the venv or the kit lives under /tmp
+        cmd += ["--perms", "01777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
         made: set[str] = set()
         kit_dst = str(Path(_kit_location()))
         for p in [*self.ro_paths, kit_dst]:
@@ -82,7 +84,6 @@ class Plan:
         for p in self.ro_paths:
             cmd += ["--ro-bind", p, p]
         cmd += ["--ro-bind", str(kit), kit_dst, "--bind", str(work), "/sub",
-                "--perms", "01777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
                 "--proc", "/proc", "--dev", "/dev", "--chdir", "/sub"]
         if requests is not None:
             cmd += ["--ro-bind", str(requests), "/io"]
