@@ -1,46 +1,17 @@
-"""Bad inputs the readers must name, count or refuse (issue 14): fake CASME II / CAS(ME)^3 trees in their
-real layouts with AppleDouble sidecars, OS junk, rival sheets, duplicate rows, unlisted clip folders,
-header-only sheets, unreadable folders and unparseable frame names."""
+"""Bad inputs the readers must name, count or refuse (issue 14): fake CASME II / SAMM / CAS(ME)^3 trees in their
+real layouts (``tests/data/fakes.py``) with AppleDouble sidecars, OS junk, rival sheets, duplicate rows,
+unlisted clip folders, header-only sheets, unreadable folders and unparseable frame names."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import cv2
-import numpy as np
-import openpyxl
 import pytest
 
 from tsfmicro_lite.data import DatasetError, layouts, load_dataset
 from tsfmicro_lite.data.readers import dataset_report
 
-JPEG = cv2.imencode(".jpg", np.full((8, 8, 3), 127, np.uint8))[1].tobytes()
-CASME2_HEADER = ["Subject", "Filename", None, "OnsetFrame ", "ApexFrame", "OffsetFrame", None,
-                 "Action Units", "Estimated Emotion"]
-CASME3_HEADER = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion"]
-
-
-def write_frames(folder: Path, names: list[str]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        (folder / name).write_bytes(JPEG)
-
-
-def write_sheet(path: Path, rows: list[list]) -> Path:
-    book = openpyxl.Workbook()
-    for r in rows:
-        book.active.append(r)
-    book.save(path)
-    return path
-
-
-def make_casme2(root: Path, rows, sheet_name: str = "CASME2-coding-20190701.xlsx") -> Path:
-    """A raw CASME II tree (``<root>/sub01/EP02_01f/img10.jpg``) and its sheet, as in tests/data/test_readers.py."""
-    write_sheet(root / sheet_name, [CASME2_HEADER] + [[s, c, "x", on, ap, off, None, au, emo]
-                                                       for s, c, on, ap, off, au, emo, _ in rows])
-    for s, clip, *_, frames in rows:
-        write_frames(root / f"sub{int(s):02d}" / clip, [f"img{n}.jpg" for n in frames])
-    return root
+from .fakes import CASME2_HEADER, CASME3_HEADER, make_casme2, make_casme3, make_samm, write_frames, write_sheet
 
 ROWS = [(1, "EP02_01f", 10, 13, 16, "4", "happiness", range(10, 17)),
         (2, "EP03_02", 20, 23, 26, "12", "surprise", range(20, 27))]
@@ -92,6 +63,35 @@ def test_dated_versions_of_one_sheet_take_the_latest_and_say_so(tmp_path):
     assert rep.sheet.endswith("CASME2-coding-20190701.xlsx")
     assert "chosen over CASME2-coding-20140508.xlsx" in rep.sheet_choice
     assert "chosen over" in str(rep)
+
+
+@pytest.mark.parametrize("dataset, make, rival, classes", [
+    # matched by the second pattern (casme2*coding*) only, beside the first pattern's CASME2-coding-*
+    ("casme2", lambda root: make_casme2(root, ROWS), "CASME2_coding_old.xlsx", 3),
+    # the official scripts' SAMM_136.xlsx (pattern samm_136*) beside the release's SAMM_Micro_FACS_Codes_v2.xlsx
+    ("samm", lambda root: make_samm(root, padded=True), "SAMM_136.xlsx", 5),
+    # the official script's casme3.xlsx (pattern casme3*) beside the release's cas(me)3_part_A_ME_label_*.xlsx
+    ("casme3", make_casme3, "casme3.xlsx", 7),
+], ids=["casme2", "samm", "casme3"])
+def test_rival_sheets_matched_by_different_patterns_are_refused(tmp_path, dataset, make, rival, classes):
+    root = make(tmp_path)
+    (first,) = [p for p in root.iterdir() if p.suffix == ".xlsx"]
+    (root / rival).write_bytes(first.read_bytes())
+    with pytest.raises(DatasetError, match=r"2 candidate annotation sheets match .*\*\.\* and the kit will not "
+                                           r"guess") as err:
+        load_dataset(dataset, root, classes=classes)
+    assert first.name in str(err.value) and rival in str(err.value) and "--sheet" in str(err.value)
+    assert len(load_dataset(dataset, root, classes=classes, sheet=rival)) > 0
+
+
+def test_a_workbook_without_an_annotation_header_is_passed_over_and_said(tmp_path):
+    # "*casme2*" (CASME II's broadest pattern) also names a notes workbook: not a rival, but the report says so
+    root = make_casme2(tmp_path, ROWS)
+    write_sheet(root / "CASME2 notes.xlsx", [["Subject", "Filename", "Comment"], [1, "EP02_01f", "blurry"]])
+    rep = load_dataset("casme2", root).attrs["report"]
+    assert rep.sheet.endswith("CASME2-coding-20190701.xlsx")
+    assert "passed over, not annotation sheets: CASME2 notes.xlsx (no header row with" in rep.sheet_choice
+    assert "CASME2 notes.xlsx" in str(rep)
 
 
 def test_duplicate_rows_are_skipped_and_counted_and_conflicting_ones_refused(tmp_path):

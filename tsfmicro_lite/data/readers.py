@@ -370,7 +370,9 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, classes: int 
     root_path = _resolve_root(spec, root)
     if spec.index_tree is not None and sheet is None:  # SMIC-HS: no sheet, its folders are the annotation
         table: Sheet = spec.index_tree(root_path)
-        sheet_path, sheet_choice = table.path, "no annotation sheet in this release: rows read from its folders"
+        sheet_path = table.path
+        sheet_choice = ("no annotation sheet in this release: rows read from its folders" if Path(table.path).is_dir()
+                        else f"rows read from the release's annotation sheet {Path(table.path).name}")
     else:
         sheet_path, sheet_choice = _resolve_sheet(root_path, spec, sheet)
         table = read_sheet(sheet_path)

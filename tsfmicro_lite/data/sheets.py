@@ -141,11 +141,15 @@ def _version_key(path: Path) -> str:
 def choose_sheet(root: Path, spec: DatasetSpec) -> tuple[Path, str]:
     """The annotation sheet and, when other candidates were passed over, a sentence saying which and why.
 
-    Rule (documented in docs/datasets.md): among the files matching the first pattern that matches,
-    names that differ only in their digits are versions of one sheet and the latest (largest number)
-    wins (CASME II's ``-20190701`` over ``-20140508``; the official code reads the 2019 sheet), xlsx
-    before csv. Candidates whose names differ otherwise (``… - old draft.xlsx``) are refused with the
-    list: pass ``sheet=`` (CLI: ``--sheet``) to pick one.
+    Rule (documented in docs/datasets.md): the candidates are the files matching *any* of the spec's
+    patterns in the first place that has one (root, then its subfolders, then its parent). Names that
+    differ only in their digits are versions of one sheet and the latest (largest number) wins (CASME
+    II's ``-20190701`` over ``-20140508``; the official code reads the 2019 sheet), xlsx before csv.
+    Candidates whose names differ otherwise (``… - old draft.xlsx``, or ``CASME2_coding_old.xlsx`` beside
+    ``CASME2-coding-20190701.xlsx``, matched by different patterns) are refused with the list: pass
+    ``sheet=`` (CLI: ``--sheet``) to pick one. Before refusing, a file without an annotation header (a
+    subject, clip, onset, apex, offset and emotion column; e.g. a notes workbook caught by a broad
+    pattern such as ``*casme2*``) is passed over, and the note says so.
     """
     patterns = spec.sheet_patterns
     tiers = [[root], sorted(p for p in _safe_iterdir(root) if p.is_dir()), [root.parent]]
@@ -153,26 +157,61 @@ def choose_sheet(root: Path, spec: DatasetSpec) -> tuple[Path, str]:
         files = [f for d in tier for f in _safe_iterdir(d)
                  if f.is_file() and f.suffix.lower() in SHEET_SUFFIXES
                  and not f.name.startswith(("~$", "."))]
-        for pattern in patterns:
-            hits = [f for f in files if fnmatch.fnmatchcase(f.name.lower(), pattern + ".*")
-                    or fnmatch.fnmatchcase(f.stem.lower(), pattern)]
-            if hits:
-                if len({_version_key(f) for f in hits}) > 1:
-                    listed = "\n  ".join(str(f) for f in sorted(hits))
-                    raise DatasetError(
-                        f"{len(hits)} candidate annotation sheets match {pattern}.* and the kit will not "
-                        f"guess which is right:\n  {listed}\nFix: pass sheet=<one of them> (CLI: --sheet "
-                        f"PATH), or move the others out of {root}.")
-                ext_rank = {s: i for i, s in enumerate(SHEET_SUFFIXES)}
-                chosen = max(hits, key=lambda f: (_numbers(f), f.stem.lower(), -ext_rank[f.suffix.lower()]))
-                others = sorted(f.name for f in hits if f != chosen)
-                note = (f"sheet {chosen.name} chosen over {', '.join(others)} (the latest version by the "
-                        f"number in its name, xlsx before csv; pass sheet= to pick another)") if others else ""
-                return chosen, note
+        hits = [f for f in files if any(_matches(f, p) for p in patterns)]
+        if not hits:
+            continue
+        passed_over: list[str] = []
+        if len({_version_key(f) for f in hits}) > 1:
+            not_sheets = {f: why for f in hits if (why := _not_a_sheet(f))}
+            if len(not_sheets) < len(hits):  # when none has a header, which was meant is unclear: list them all
+                passed_over = [f"{f.name} ({why})" for f, why in sorted(not_sheets.items())]
+                hits = [f for f in hits if f not in not_sheets]
+        if len({_version_key(f) for f in hits}) > 1:
+            matched = [p + ".*" for p in patterns if any(_matches(f, p) for f in hits)]
+            listed = "\n  ".join(str(f) for f in sorted(hits))
+            raise DatasetError(
+                f"{len(hits)} candidate annotation sheets match {', '.join(matched)} and the kit will not "
+                f"guess which is right:\n  {listed}\nFix: pass sheet=<one of them> (CLI: --sheet "
+                f"PATH), or move the others out of {root}.")
+        ext_rank = {s: i for i, s in enumerate(SHEET_SUFFIXES)}
+        chosen = max(hits, key=lambda f: (_numbers(f), f.stem.lower(), -ext_rank[f.suffix.lower()]))
+        others = sorted(f.name for f in hits if f != chosen)
+        note = (f"sheet {chosen.name} chosen over {', '.join(others)} (the latest version by the number in "
+                f"its name, xlsx before csv; pass sheet= to pick another)") if others else ""
+        if passed_over:
+            note = f"{note or 'sheet ' + chosen.name + ' chosen'}; passed over, not annotation sheets: " \
+                   f"{'; '.join(passed_over)}"
+        return chosen, note
     raise DatasetError(
         f"no annotation sheet found in {root} (nor its subfolders or parent): looked for "
         f"{', '.join(p + '.xlsx/.csv' for p in patterns)}. Fix: pass sheet=<path to the sheet> "
         f"(CLI: --sheet PATH).")
+
+
+def _matches(path: Path, pattern: str) -> bool:
+    """``pattern`` (lower-case, no extension) names ``path``: ``casme2-coding-*`` matches ``CASME2-coding-1.xlsx``."""
+    return fnmatch.fnmatchcase(path.name.lower(), pattern + ".*") or fnmatch.fnmatchcase(path.stem.lower(), pattern)
+
+
+def _not_a_sheet(path: Path) -> str:
+    """Why ``path`` is not an annotation sheet: "" when it has an annotation header, or cannot be read to tell.
+
+    A file that cannot be read (an ``.xls``, a corrupt workbook) stays a candidate: the kit cannot tell what
+    it holds, so it is listed rather than passed over.
+    """
+    if path.suffix.lower() == ".xls":
+        return ""
+    try:
+        worksheets = _raw_rows(path)
+    except Exception:  # DatasetError, OSError, zip or XML errors of a broken workbook: cannot tell
+        return ""
+    for _title, rows in worksheets:
+        for _number, cells in rows[:HEADER_SEARCH_ROWS]:
+            found = _match_header(cells)
+            if all(f in found for f in REQUIRED_COLUMNS):
+                return ""
+    return (f"no header row with {'/'.join(REQUIRED_COLUMNS)} columns in its first {HEADER_SEARCH_ROWS} "
+            f"rows")
 
 
 def _numbers(path: Path) -> tuple[int, ...]:

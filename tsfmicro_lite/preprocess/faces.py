@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import re
+import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -49,15 +53,33 @@ class FrameReadError(OSError):
 
 _FIX = "re-copy the dataset or fix the annotation row that names it"
 
+# libjpeg's warnings that mean the compressed pixel data is damaged (jerror.h: JWRN_EXTRANEOUS_DATA,
+# JWRN_HIT_MARKER, JWRN_HUFF_BAD_CODE, JWRN_ARITH_BAD_CODE, JWRN_MUST_RESYNC (all "Corrupt JPEG data: ..."),
+# JWRN_JPEG_EOF, JWRN_NOT_SEQUENTIAL, JWRN_BOGUS_PROGRESSION). Other lines (OpenCV's own log, a harmless
+# "unknown JFIF revision number") are passed on to stderr unchanged.
+_CORRUPT_JPEG = re.compile(r"Corrupt JPEG data|Premature end of JPEG file|Invalid SOS parameters|"
+                           r"Inconsistent progression sequence")
+_STDERR_LOCK = threading.Lock()  # fd 2 is process-wide: one decode at a time redirects it
+_SINK: dict[int, Any] = {}  # pid → the unnamed temporary file that receives fd 2 while a JPEG decodes
+
+
+def _after_fork() -> None:  # a forked child gets its own lock and sink (the parent's offset is shared)
+    global _STDERR_LOCK
+    _STDERR_LOCK = threading.Lock()
+    _SINK.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
 
 def _check_complete(path: str | Path, data: bytes) -> None:
-    """Raise FrameReadError when a JPEG / PNG is truncated or its compressed data is corrupt.
+    """Raise FrameReadError when a JPEG / PNG is truncated or its compressed data is corrupt (before decoding).
 
-    ``cv2.imread`` decodes a truncated JPEG "successfully" (libjpeg only prints an anonymous "Premature end
-    of JPEG file" and fills the rest grey), so the file is also fully decoded by Pillow with
-    ``LOAD_TRUNCATED_IMAGES`` off, which raises for a truncated file and for a broken data stream, and a
-    JPEG must end in its end-of-image marker (a file cut short and zero-padded decodes in both libraries).
-    Not caught: flipped bits that libjpeg only warns about ("Corrupt JPEG data: N extraneous bytes").
+    A JPEG must end in its end-of-image marker (a file cut short and zero-padded decodes in both libraries),
+    and the file is fully decoded by Pillow with ``LOAD_TRUNCATED_IMAGES`` off, which raises for a truncated
+    file and for a data stream libjpeg gives up on ("broken data stream"). What libjpeg only *warns* about
+    is caught by :func:`_imdecode_strict`.
     """
     from PIL import Image, ImageFile  # lazy: only frame reading needs Pillow
 
@@ -76,11 +98,70 @@ def _check_complete(path: str | Path, data: bytes) -> None:
         raise FrameReadError(f"{path}: frame is truncated or corrupt ({exc}; {len(data)} bytes); {_FIX}") from None
 
 
+@contextlib.contextmanager
+def _stderr_captured() -> Iterator[list[str]]:
+    """Collect what C code prints to the process's stderr (fd 2) inside the block; yields the list of lines.
+
+    libjpeg (inside OpenCV) reports damaged data only by printing a warning to stderr, and decodes on; neither
+    OpenCV nor Pillow exposes the warning. So fd 2 is pointed at a temporary file for the decode (under a lock:
+    fd 2 is process-wide) and restored; what other threads printed meanwhile is written back to stderr by the
+    caller. Where fd 2 cannot be duplicated (closed), nothing is captured.
+    """
+    lines: list[str] = []
+    with _STDERR_LOCK:
+        try:
+            saved = os.dup(2)
+        except OSError:
+            yield lines
+            return
+        if os.getpid() not in _SINK:
+            _SINK[os.getpid()] = tempfile.TemporaryFile(buffering=0)
+        sink = _SINK[os.getpid()].fileno()
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()  # Python's buffered text goes where it was headed
+        os.dup2(sink, 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            size = os.lseek(sink, 0, os.SEEK_CUR)
+            if size:
+                os.lseek(sink, 0, os.SEEK_SET)
+                lines += os.read(sink, size).decode("utf-8", "replace").splitlines()
+                os.ftruncate(sink, 0)
+                os.lseek(sink, 0, os.SEEK_SET)
+
+
+def _imdecode_strict(path: str | Path, data: bytes) -> np.ndarray | None:
+    """``cv2.imdecode`` (BGR), raising FrameReadError naming ``path`` when libjpeg warns that the data is corrupt.
+
+    Flipped bits in a JPEG's entropy-coded data make libjpeg print "Corrupt JPEG data: N extraneous bytes
+    before marker 0xd9", "... premature end of data segment", "... bad Huffman code" or "... found marker
+    0xNN instead of RSTn" and return an image with damaged blocks; Pillow's decoder ignores the same warnings.
+    """
+    array = np.frombuffer(data, np.uint8)
+    if data[:3] != b"\xff\xd8\xff":
+        return cv2.imdecode(array, cv2.IMREAD_COLOR)
+    with _stderr_captured() as lines:
+        image = cv2.imdecode(array, cv2.IMREAD_COLOR)
+    corrupt = [line.strip() for line in lines if _CORRUPT_JPEG.search(line)]
+    others = [line for line in lines if not _CORRUPT_JPEG.search(line)]
+    if others:  # not ours to swallow: OpenCV's own log, another thread's output
+        with contextlib.suppress(OSError):
+            os.write(2, ("\n".join(others) + "\n").encode())
+    if corrupt:
+        raise FrameReadError(f"{path}: frame is corrupt (libjpeg: {corrupt[0]}; it would decode with damaged "
+                             f"blocks; {len(data)} bytes); {_FIX}")
+    return image
+
+
 def read_frame(path: str | Path) -> np.ndarray:
     """Read one frame as RGB uint8 (H, W, 3); grey files become three equal channels.
 
     Strict: a missing, unreadable (permissions), truncated or corrupt file raises :class:`FrameReadError`
-    naming it; it never returns a partly grey image.
+    naming it, and so does a JPEG whose decoder warns that its data is corrupt (flipped bits); it never
+    returns a partly grey or garbled image that a decoder noticed.
 
     Taught in notebooks/01_data_and_preprocessing.ipynb, section "2 · Detection, landmarks, alignment".
     """
@@ -92,7 +173,7 @@ def read_frame(path: str | Path) -> np.ndarray:
         raise FrameReadError(f"{path}: frame cannot be read ({type(exc).__name__}: {exc.strerror or exc}); "
                              f"check its permissions, or {_FIX}") from None
     _check_complete(path, data)
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    image = _imdecode_strict(path, data) if data else None
     if image is None:
         raise FrameReadError(f"{path}: frame cannot be decoded as an image (empty or corrupt?); {_FIX}")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

@@ -22,8 +22,10 @@ Nothing silent about the cache: an entry that cannot be read back (truncated, no
 missing) is named in the report (``cache["corrupt"]``), deleted and recomputed; a write that fails (read-only
 folder, full disk, file-size limit) raises :class:`CacheError` naming the cache folder and the fix
 (``--cache-dir`` / ``$TSFMICRO_CACHE``); ``.tmp`` files left by killed writers (older than
-``STALE_TMP_S``) are removed and counted. Frames of one clip with different sizes are refused (one
-transform cannot align both).
+``STALE_TMP_S``) are removed and counted. Frames of one clip with different sizes (onset, apex, search
+candidates, the K frames) are refused by the align path (one transform cannot align both); the dataset path
+(``faces="dataset"``) resizes each frame on its own, as the official transform does, and names the clip and
+sizes in ``report["resized"]``, the summary and a warning.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,6 +187,10 @@ class PreparedClips:
             if clips:
                 shown = ", ".join(clips[:8]) + (" ..." if len(clips) > 8 else "")
                 lines.append(f"  fallback {name}: {len(clips)} clips ({shown})")
+        if r.get("resized"):
+            shown = "; ".join(r["resized"][:3]) + (" ..." if len(r["resized"]) > 3 else "")
+            lines.append(f"  frames of another size than the onset, each resized to {self.size}×{self.size} on its "
+                         f"own (as the official transform): {len(r['resized'])} clips ({shown})")
         c = r.get("cache", {})
         lines.append(f"  cache: {c.get('clip_hits', 0)} clips read, {c.get('computed', 0)} computed "
                      f"({c.get('align_hits', 0)} reused a cached face location), dlib ran on "
@@ -241,7 +248,8 @@ def _process_clip(job: dict) -> dict:
     aligner = config.aligner()  # cheap: the models behind it are loaded once (see faces._model)
     onset_frames = [read_frame(p) for p in job["onset_paths"]]
     apex_frames = [read_frame(p) for p in job["apex_paths"]]
-    _check_one_size(job, onset_frames + apex_frames)
+    sizes = _FrameSizes(job, onset_frames[0], refuse=True)  # one transform cannot serve frames of other sizes
+    sizes.check_all(list(job["onset_paths"]) + list(job["apex_paths"]), onset_frames + apex_frames)
     if job["location"] is not None:
         location = FaceLocation(**job["location"])
         detector_ran = False
@@ -262,12 +270,16 @@ def _process_clip(job: dict) -> dict:
         "apex_candidates": np.stack([apply_transform(f, matrix, size) for f in apex_frames]),
         "transform": np.asarray(matrix, dtype=np.float64),
     }
-    return _finish_clip(job, arrays, lambda f: apply_transform(f, matrix, size), location.source, detector_ran)
+    return _finish_clip(job, arrays, sizes.follow(lambda f: apply_transform(f, matrix, size)), location.source,
+                        detector_ran)
 
 
 def _finish_clip(job: dict, arrays: dict[str, np.ndarray], to_input: Callable[[np.ndarray], np.ndarray],
-                 source: str, detector_ran: bool) -> dict:
-    """Both face paths end alike: motion inputs from the onset/apex crops, the K frames, one atomic cache write."""
+                 source: str, detector_ran: bool, sizes: _FrameSizes | None = None) -> dict:
+    """Both face paths end alike: motion inputs from the onset/apex crops, the K frames, one atomic cache write.
+
+    ``sizes`` (the dataset path) has seen every frame read, the K frames included, when its note is written.
+    """
     config: PrepConfig = job["config"]
     onset, apex = arrays["onset_candidates"][0], arrays["apex_candidates"][0]
     if config.wants_flow:
@@ -276,38 +288,85 @@ def _finish_clip(job: dict, arrays: dict[str, np.ndarray], to_input: Callable[[n
         arrays["strain"] = optical_strain(arrays["flow"])
     if job.get("frame_paths"):
         arrays.update(warp_frames(job["frame_paths"], job["frame_positions"], to_input))
+    meta: dict[str, Any] = {"source": source}
+    if sizes is not None:
+        meta["size_note"] = sizes.note()
     try:
         with atomic_path(job["clip_file"]) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, meta=np.array(json.dumps({"source": source})), **arrays)
+            np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
     except OSError as exc:
         raise _cache_write_error(job["clip_file"], job["cache_root"], exc) from None
-    return {"index": job["index"], "arrays": arrays, "source": source, "detector_ran": detector_ran}
+    return {"index": job["index"], "arrays": arrays, "source": source, "detector_ran": detector_ran,
+            "size_note": meta.get("size_note", "")}
 
 
-def _check_one_size(job: dict, frames: list[np.ndarray]) -> None:
-    """Refuse a clip whose frames differ in size: the onset's transform would misalign the apex."""
-    paths = list(job["onset_paths"]) + list(job["apex_paths"])
-    first = frames[0].shape[:2]
-    for path, frame in zip(paths, frames):
-        if frame.shape[:2] != first:
+class _FrameSizes:
+    """The sizes of one clip's frames against its onset frame's, as they are read.
+
+    ``refuse=True`` (the align path: one transform cannot serve frames of different sizes) raises
+    ``DatasetError`` naming the clip, both files and sizes; ``refuse=False`` (the dataset path, where each
+    frame is resized to the input size on its own, as the official transform does) records them for
+    :meth:`note`. ``follow(to_input)`` checks the K frames of ``PrepConfig(frames=K)``, read in
+    ``job["frame_paths"]`` order, before mapping them.
+    """
+
+    def __init__(self, job: dict, onset: np.ndarray, refuse: bool):
+        self.job, self.refuse, self.onset = job, refuse, onset.shape[:2]
+        self.others: dict[str, tuple[int, int]] = {}
+        self._k = 0
+
+    def check(self, path: str, frame: np.ndarray) -> None:
+        shape = frame.shape[:2]
+        if shape == self.onset:
+            return
+        if self.refuse:
+            h0, w0 = self.onset
             raise DatasetError(
-                f"clip {job['name']}: frame {path} is {frame.shape[1]}x{frame.shape[0]} px but the onset frame "
-                f"{paths[0]} is {first[1]}x{first[0]} px; one alignment cannot serve frames of different sizes. "
-                f"Fix: re-export the clip's frames at one size (or drop the clip from the sheet).")
+                f"clip {self.job['name']}: frame {path} is {shape[1]}x{shape[0]} px but the onset frame "
+                f"{self.job['onset_paths'][0]} is {w0}x{h0} px; one alignment cannot serve frames of different "
+                f"sizes. Fix: re-export the clip's frames at one size (or drop the clip from the sheet).")
+        self.others[str(path)] = shape
+
+    def check_all(self, paths: Sequence[str], frames: Sequence[np.ndarray]) -> None:
+        for path, frame in zip(paths, frames):
+            self.check(path, frame)
+
+    def follow(self, to_input: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+        def checked(frame: np.ndarray) -> np.ndarray:
+            self.check(self.job["frame_paths"][self._k], frame)
+            self._k += 1
+            return to_input(frame)
+        return checked
+
+    def note(self) -> str:
+        """"" when every frame has the onset's size, else the clip, the onset's size and the others'."""
+        if not self.others:
+            return ""
+        h0, w0 = self.onset
+        shown = ", ".join(f"{Path(p).name} {w}x{h}" for p, (h, w) in list(self.others.items())[:4])
+        more = f" and {len(self.others) - 4} more" if len(self.others) > 4 else ""
+        return f"{self.job['name']} (onset {Path(self.job['onset_paths'][0]).name} {w0}x{h0} px; {shown}{more})"
 
 
 def _process_dataset_clip(job: dict) -> dict:
-    """``faces="dataset"``: the release's crops, read and resized as the official transform (``official.py``)."""
+    """``faces="dataset"``: the release's crops, read and resized as the official transform (``official.py``).
+
+    Frames of another size than the onset's are resized to the input size each on its own, as the official
+    transform does; the clip is named in the report (``report["resized"]``), not refused.
+    """
     config: PrepConfig = job["config"]
     size = config.size
-    onset_raw = read_frame(job["onset_paths"][0])
-    h, w = onset_raw.shape[:2]
+    onset_frames = [read_frame(p) for p in job["onset_paths"]]
+    apex_frames = [read_frame(p) for p in job["apex_paths"]]
+    sizes = _FrameSizes(job, onset_frames[0], refuse=False)
+    sizes.check_all(list(job["onset_paths"]) + list(job["apex_paths"]), onset_frames + apex_frames)
+    h, w = onset_frames[0].shape[:2]
     arrays: dict[str, np.ndarray] = {
-        "onset_candidates": np.stack([official_resize(read_frame(p), size) for p in job["onset_paths"]]),
-        "apex_candidates": np.stack([official_resize(read_frame(p), size) for p in job["apex_paths"]]),
-        "transform": np.array([[size / w, 0.0, 0.0], [0.0, size / h, 0.0]]),  # the crop's frame → the input
+        "onset_candidates": np.stack([official_resize(f, size) for f in onset_frames]),
+        "apex_candidates": np.stack([official_resize(f, size) for f in apex_frames]),
+        "transform": np.array([[size / w, 0.0, 0.0], [0.0, size / h, 0.0]]),  # the onset crop's frame → the input
     }
-    return _finish_clip(job, arrays, lambda f: official_resize(f, size), "dataset", False)
+    return _finish_clip(job, arrays, sizes.follow(lambda f: official_resize(f, size)), "dataset", False, sizes)
 
 
 def check_dataset_crops(df) -> None:
@@ -345,7 +404,7 @@ def _load_clip(path: Path) -> dict:
     missing = [k for k in _CLIP_KEYS if k not in arrays]
     if missing:
         raise ValueError(f"arrays {missing} missing")
-    return {"arrays": arrays, "source": meta["source"]}
+    return {"arrays": arrays, "source": meta["source"], "size_note": meta.get("size_note")}
 
 
 def _load_location(path: Path) -> dict:
@@ -428,6 +487,8 @@ def prepare(df, config: PrepConfig | None = None, cache_dir: str | os.PathLike |
         clip_file = root / "clips" / f"{clip_key}.npz"
         align_file = root / "align" / f"{align_key}.json"
         cached = _read_entry(clip_file, _load_clip, corrupt)
+        if cached is not None and config.faces == "dataset" and cached["size_note"] is None:
+            cached = None  # written before the frame sizes were recorded: recomputed (no detector on this path)
         if cached is not None:
             results[i] = cached
             continue
@@ -499,8 +560,14 @@ def _assemble(df, rows: list[dict], results: list[dict], config: PrepConfig, cac
         counts.setdefault(ds, {s: 0 for s in ("dlib", "dlib-cnn", "haar", "landmarks", "crop", "dataset")})[src] += 1
         if src not in ("dlib", "dlib-cnn", "dataset"):  # "dataset": the release's crops were asked for
             fallback_clips.setdefault(src, []).append(f"{row['subject']}/{row['clip']}")
+    resized = [r["size_note"] for r in results if r.get("size_note")]  # faces="dataset" only (align refuses)
     report = {"sources": counts, "fallback_clips": fallback_clips, "cache": cache, "seconds": seconds,
-              "config": dataclasses.asdict(config)}
+              "config": dataclasses.asdict(config), "resized": resized}
+    if resized:
+        warnings.warn(f"{len(resized)} clips have frames of another size than their onset frame; each frame was "
+                      f"resized to {config.size}x{config.size} on its own (as the official transform does), so "
+                      f"apex - onset compares differently scaled crops: {'; '.join(resized[:3])}"
+                      f"{' ...' if len(resized) > 3 else ''} (report['resized'] lists them)", stacklevel=3)
     keep = config.keep_candidates
     return PreparedClips(
         onset=np.stack([a["onset_candidates"][0] for a in arrays]),

@@ -3,9 +3,10 @@
 Behind ``tsfmicro reproduce --task megc2019`` and ``--train-on A --test-on B`` (notebook 07, section
 "MEGC2019 composite and cross-dataset"). Three protocols, one table:
 
-- **composite** (``megc2019``): the three datasets pooled (``data/composite.py``: the MEGC2019 3-class
-  mapping, subject IDs kept distinct), leave-one-subject-out over the union; UF1 / UAR on the pooled
-  predictions (``part == "all"``) and on each dataset's share of them (``part == "casme2"`` ...);
+- **composite** (``megc2019``): the three datasets pooled (``data/composite.py``: on real copies the 442
+  samples of the published MEGC2019 list, subject IDs kept distinct), leave-one-subject-out over the
+  union; UF1 / UAR on the pooled predictions (``part == "all"``) and on each dataset's share of them
+  (``part == "casme2"`` ...);
 - **cross-dataset** (``casme2-to-samm``, ``samm-to-casme2``): train on every sample of one dataset,
   test on every sample of the other, with the 3-class mapping both share (MEGC2018's holdout-database
   task); a run is one "fold" whose held-out group is the test dataset;
@@ -13,8 +14,9 @@ Behind ``tsfmicro reproduce --task megc2019`` and ``--train-on A --test-on B`` (
   score is read against.
 
 Without roots every member is a SynthME profile in that release's layout (``quick`` read as CASME II,
-``samm-quick``, ``smic-quick``), read by the real readers, and every row says ``synthetic``. MEGC2019 has
-no TSFmicro recipe: the runs take CASME II's 3-class recipe numbers (seed, epochs) through the profile.
+``samm-quick``, ``smic-quick``), read by the real readers with every sample their mappings keep
+(``selection="mapping"``: the list names real clips), and every row says ``synthetic``. MEGC2019 has no
+TSFmicro recipe: the runs take CASME II's 3-class recipe numbers (seed, epochs) through the profile.
 Each run's ``results.csv`` holds its per-dataset rows next to the pooled ones.
 """
 from __future__ import annotations
@@ -61,6 +63,7 @@ class BenchmarkData(PreparedLosoData):
     "train on the other one, test on this one".
     """
     groups: np.ndarray | None = None
+    selection: str = "megc2019"  # which samples the composite holds (data/composite.py, SELECTIONS)
 
     @property
     def subjects(self) -> np.ndarray:
@@ -94,17 +97,21 @@ def benchmark_roots(members: Sequence[str], roots: Mapping[str, str | Path | Non
 
 def prepare_benchmark(members: Sequence[str] = MEMBERS, roots: Mapping[str, str | Path | None] | None = None,
                       profile: str | TrainProfile = "quick", size: int | None = None, preset: str | None = None,
-                      group_by_dataset: bool = False, progress: bool | None = None) -> BenchmarkData:
+                      group_by_dataset: bool = False, progress: bool | None = None,
+                      selection: str | None = None) -> BenchmarkData:
     """Load ``members`` as one composite table (``load_dataset("megc2019", roots=...)``) and prepare every clip.
 
-    ``group_by_dataset=True`` makes the datasets LOSO's groups (the cross-dataset protocol).
+    ``group_by_dataset=True`` makes the datasets LOSO's groups (the cross-dataset protocol). ``selection``
+    (``data/composite.py``): None takes the published MEGC2019 sample list for real roots and every
+    sample of the mappings for the SynthME stand-ins (whose clips are not the list's).
     """
     prof = get_profile(profile) if isinstance(profile, str) else profile
     folders, synthetic = benchmark_roots(members, roots, prof)
-    df = load_dataset(COMPOSITE, roots=folders)
+    selection = selection or ("mapping" if synthetic else "megc2019")
+    df = load_dataset(COMPOSITE, roots=folders, selection=selection)
     size = size or model_input_size(prof, preset)
     prepared = prepare(df, PrepConfig(size=size, motion="diff"), progress=progress)
-    data = BenchmarkData(prepared, motion="diff", augment=prof.augment, synthetic=synthetic)
+    data = BenchmarkData(prepared, motion="diff", augment=prof.augment, synthetic=synthetic, selection=selection)
     if group_by_dataset:
         data.groups = data.datasets
     return data
@@ -144,7 +151,7 @@ def run_benchmark(data: BenchmarkData, variant: str, task: str, *, protocol_kind
     overrides = {"img_size": int(data.size or data.prepared.size)}
     model_config = build_model(variant, data.num_classes, preset, **overrides).config.to_dict()
     meta = {"dataset": task, "data_kind": data.data_kind(task), "classes": data.num_classes, "variant": variant,
-            "preset": preset, "profile": prof.name, **data.data_path()}
+            "preset": preset, "profile": prof.name, "selection": data.selection, **data.data_path()}
     folder = run_dir(out_dir, task, 3, variant, prof, data, preset) if out_dir is not None else None
     res = run_loso(data, lambda: build_model(variant, data.num_classes, preset, **overrides), cfg,
                    protocols=protocols, out_dir=folder, meta=meta, test_subjects=test_groups,
@@ -166,13 +173,15 @@ def reproduce_megc2019(roots: Mapping[str, str | Path | None] | None = None, var
                        protocols: Sequence[str] = ("honest",), profile: str = "quick",
                        out_dir: str | Path | None = None, preset: str | None = None,
                        cross: Sequence[tuple[str, str]] = CROSS_PAIRS, composite: bool = True, within: bool = True,
-                       subjects_per_dataset: int | None = None, verbose: bool = True,
+                       subjects_per_dataset: int | None = None, verbose: bool = True, selection: str | None = None,
                        **train_overrides) -> pd.DataFrame:
     """The composite (LOSO over the union) and the cross-dataset runs (``cross`` pairs, each next to LOSO
     within its test dataset), for every variant: the rows of every run (see :func:`benchmark_table`).
 
     ``subjects_per_dataset`` (quick checks, CLI ``--max-folds``): test only the first N subjects of each
     dataset in the LOSO runs (every sample is still trained on), so each dataset keeps its own rows.
+    ``selection``: which samples (``data/composite.py``); None takes the MEGC2019 list for real roots and
+    the members' mappings for the SynthME stand-ins (:func:`prepare_benchmark`).
 
     Taught in notebooks/07_reproduce_paper.ipynb, section "MEGC2019 composite and cross-dataset".
     """
@@ -186,11 +195,12 @@ def reproduce_megc2019(roots: Mapping[str, str | Path | None] | None = None, var
     tables = []
     plans: list[tuple[str, str, BenchmarkData, list[str] | None, int | None]] = []
     if composite:
-        data = prepare_benchmark(MEMBERS, roots, prof, preset=preset)
+        data = prepare_benchmark(MEMBERS, roots, prof, preset=preset, selection=selection)
         plans.append((COMPOSITE, "composite LOSO", data, _first_subjects(data, subjects_per_dataset), None))
     if cross:
         pair_members = [m for m in MEMBERS if any(m in pair for pair in cross)]
-        data = prepare_benchmark(pair_members, roots, prof, preset=preset, group_by_dataset=True)
+        data = prepare_benchmark(pair_members, roots, prof, preset=preset, group_by_dataset=True,
+                                 selection=selection)
         for a, b in cross:
             mine = data if len(pair_members) == 2 else _restrict(data, (a, b))
             plans.append((f"{a}-to-{b}", "cross-dataset", mine, [b], None))
@@ -221,7 +231,7 @@ def _restrict(data: BenchmarkData, members: Sequence[str]) -> BenchmarkData:
     idx = np.flatnonzero(np.isin(data.datasets, list(members)))
     groups = None if data.groups is None else np.asarray(data.groups)[idx]
     return BenchmarkData(data.prepared.subset(idx), size=data.size, motion=data.motion, augment=data.augment,
-                         synthetic=data.synthetic, groups=groups)
+                         synthetic=data.synthetic, groups=groups, selection=data.selection)
 
 
 def benchmark_table(table: pd.DataFrame) -> pd.DataFrame:

@@ -18,11 +18,26 @@ Releases and layouts (checked against public readers of SMIC: meb's ``/{subject}
 - 20 subjects ``s1`` … ``s20``, of which 16 have micro-expressions in HS: 164 clips (the subjects
   without any have no ``micro/`` folder and are simply absent); ``non_micro/`` clips are not read.
 
-The extended release SMIC-E (``HS_long/SMIC-HS-E/s01/<clip>/image<NNNNNN>.jpg`` with
-``SMIC-HS-E_annotation.xlsx``: Subject, Filename, Emotion, OnsetF, OffsetF) is not read by this spec:
-its sheet has no apex column. TSFmicro's official code has no SMIC script, so SMIC has no official
-LOSO list (every subject is tested) and its recipe numbers are those of the other datasets' 3-class
-task (seed 2, 199 epochs, weight decay 0.7), not official ones.
+**SMIC-E** (the extended release, HS part) is read by the same spec when ``root`` has no ``HS`` micro
+folders but an annotation sheet ``SMIC-HS-E_annotation*.xlsx`` (or ``.csv``): its clip folders are
+*long* (the video around the micro-expression), so onset and offset come from the sheet. Layout and
+sheet, from two public readers of the release (davidnvq/me_recognition ``smic_processing.py`` and
+``datasets/smic_apex.csv``; LuYi8/EDMDBN ``merlib/data/base.py`` and ``clean_doc.py``):
+
+- ``SMIC-E_raw_image/HS_long/SMIC-HS-E/s01/s1_ne_01/image559740.jpg``: zero-padded subject folders
+  ``s01`` … ``s20``, clip folders named like SMIC-HS's (``s1_ne_01``), frames ``image<N>.jpg`` with
+  ``N`` zero-padded to six digits (more when larger); the sheet sits in ``HS_long``, so ``root`` is
+  ``HS_long`` (or ``SMIC-HS-E`` with the sheet beside it);
+- the sheet's columns ``Subject`` (a number), ``Filename`` (the clip folder), ``Emotion``
+  (positive / negative / surprise), ``OnsetF``, ``OffsetF``; the 2019 version
+  (``SMIC-HS-E_annotation_2019.xlsx``) adds ``TotalMF1``, ``Onset2F`` / ``Offset2F`` / ``TotalMF2``,
+  ``Onset3F`` / ``Offset3F`` / ``TotalMF3`` (a second and third micro-expression in the same long
+  clip, each read as one more sample of that clip) and ``FirstF`` / ``LastF`` / ``TotalVL`` (the long
+  clip's span, not read). No apex column: the middle-frame rule applies, counted as for SMIC-HS.
+
+TSFmicro's official code has no SMIC script, so SMIC has no official LOSO list (every subject is
+tested) and its recipe numbers are those of the other datasets' 3-class task (seed 2, 199 epochs,
+weight decay 0.7), not official ones.
 """
 from __future__ import annotations
 
@@ -31,7 +46,18 @@ from pathlib import Path
 
 from ..errors import DatasetError
 from ..layouts import DiskIndex
-from ..sheets import Sheet, SheetRow
+
+# _match_header, _norm_header, _raw_rows: the generic sheet parsing, used without its apex column (SMIC-E has none)
+from ..sheets import (
+    HEADER_SEARCH_ROWS,
+    Sheet,
+    SheetRow,
+    _match_header,
+    _norm_header,
+    _raw_rows,
+    choose_sheet,
+    is_missing,
+)
 from ..spec import DatasetSpec, TaskSpec, class_mapping
 
 #: The emotion folders under ``micro/``, as the release names them.
@@ -44,6 +70,10 @@ THREE_CLASS = class_mapping("smic", ("positive", "surprise", "negative"),
 
 _SUBJECT_DIR = re.compile(r"(?i)s0*(\d+)")
 EXAMPLE = "<root>/HS/s1/micro/positive/s1_po_01/reg_image<N>.bmp"
+EXAMPLE_E = "<root>/SMIC-HS-E/s01/s1_ne_01/image559740.jpg"
+#: SMIC-E's sheet: the columns a row needs, and the later micro-expressions of the same long clip (2019 sheet).
+E_REQUIRED = ("subject", "clip", "onset", "offset", "emotion")
+E_MORE_INTERVALS = (("onset2f", "offset2f"), ("onset3f", "offset3f"))
 
 
 def _hs_folder(root: Path, disk: DiskIndex) -> Path | None:
@@ -57,17 +87,27 @@ def _hs_folder(root: Path, disk: DiskIndex) -> Path | None:
 
 
 def index_tree(root: Path) -> Sheet:
-    """SMIC-HS's folders as the rows of a sheet: subject, clip, first / last frame, emotion; no apex.
+    """SMIC-HS's folders as the rows of a sheet (subject, clip, first / last frame, emotion; no apex), or
+    SMIC-E's annotation sheet when ``root`` has no HS micro folders but that sheet.
 
-    Raises ``DatasetError`` naming ``root`` when no ``s<N>/micro/<emotion>/<clip>/`` folder is found.
+    Raises ``DatasetError`` naming ``root`` when neither is found.
     """
     disk = DiskIndex()
     base = _hs_folder(root, disk)
     if base is None:
-        raise DatasetError(
-            f"no SMIC-HS subject folders (s1 ... s20, each with micro/positive|negative|surprise/<clip>/) found "
-            f"in {root} nor in {root / 'HS'}. Expected frames like {EXAMPLE}. Fix: pass root= the HS folder of "
-            f"SMIC_all_cropped (or SMIC_all_raw), or the folder that holds HS/.")
+        try:
+            sheet_path, _ = choose_sheet(root, SPEC)
+        except DatasetError as exc:
+            if "candidate annotation sheets" in str(exc):  # several SMIC-E sheets: sheet= cannot pick (no apex)
+                raise DatasetError(f"{exc}\n(SMIC-E: the SMIC reader finds its sheet itself; keep one "
+                                   f"SMIC-HS-E_annotation sheet in {root}.)") from None
+            raise DatasetError(
+                f"no SMIC-HS subject folders (s1 ... s20, each with micro/positive|negative|surprise/<clip>/) "
+                f"found in {root} nor in {root / 'HS'}, and no SMIC-E annotation sheet (SMIC-HS-E_annotation"
+                f"*.xlsx) in it, its subfolders or its parent. Expected frames like {EXAMPLE} (SMIC-HS) or "
+                f"{EXAMPLE_E} (SMIC-E). Fix: pass root= the HS folder of SMIC_all_cropped (or SMIC_all_raw), or "
+                f"the folder that holds HS/; for SMIC-E, its HS_long folder.") from None
+        return read_smic_e_sheet(sheet_path)
     rows: list[SheetRow] = []
     subjects = sorted((n for n in disk.dir_names(base).values() if _SUBJECT_DIR.fullmatch(n)),
                       key=lambda n: int(_SUBJECT_DIR.fullmatch(n).group(1)))
@@ -88,13 +128,56 @@ def index_tree(root: Path) -> Sheet:
     return Sheet(base, None, 0, columns, rows)
 
 
+def read_smic_e_sheet(path: str | Path) -> Sheet:
+    """SMIC-E's annotation sheet as sample rows: one per micro-expression (``OnsetF``..``OffsetF``, and the
+    2019 sheet's ``Onset2F``..``Offset2F`` / ``Onset3F``..``Offset3F`` of the same clip), apex ``/``.
+
+    Raises ``DatasetError`` naming the file when no header with Subject, Filename, OnsetF, OffsetF and
+    Emotion columns is found in its first rows.
+    """
+    path = Path(path)
+    for title, rows in _raw_rows(path):
+        for number, cells in rows[:HEADER_SEARCH_ROWS]:
+            found = _match_header(cells)
+            if all(f in found for f in E_REQUIRED):
+                break
+        else:
+            continue
+        normed = [_norm_header(c) for c in cells]
+        more = [(normed.index(a), normed.index(b)) for a, b in E_MORE_INTERVALS if a in normed and b in normed]
+        columns = {f: str(cells[i]).strip() for f, i in found.items()}
+        columns.setdefault("apex", "(none: the middle frame)")
+        samples: list[SheetRow] = []
+        ignored: list[int] = []
+        for row_number, row in rows:
+            if row_number <= number or all(is_missing(c) for c in row):
+                continue
+            cell = {f: (row[i] if i < len(row) else None) for f, i in found.items()}
+            if is_missing(cell["clip"]) and is_missing(cell["onset"]):
+                ignored.append(row_number)
+                continue
+            values = {"subject": cell["subject"], "clip": cell["clip"], "emotion": cell["emotion"],
+                      "action_units": cell.get("action_units"), "apex": cell.get("apex", "/")}
+            samples.append(SheetRow(row_number, {**values, "onset": cell["onset"], "offset": cell["offset"]}))
+            for on, off in more:
+                onset, offset = (row[on] if on < len(row) else None), (row[off] if off < len(row) else None)
+                if not is_missing(onset):
+                    samples.append(SheetRow(row_number, {**values, "onset": onset, "offset": offset, "apex": "/"}))
+        return Sheet(path, title, number, columns, samples, ignored)
+    raise DatasetError(
+        f"{path.name}: no header row with Subject, Filename, OnsetF, OffsetF and Emotion columns in the first "
+        f"{HEADER_SEARCH_ROWS} rows of any worksheet (SMIC-E's annotation sheet). Fix: pass root= the folder "
+        f"whose SMIC-HS-E_annotation sheet has that header.")
+
+
 SPEC = DatasetSpec(
     name="smic",
     title="SMIC-HS",
-    aliases=("SMIC-HS", "SMIC"),
+    aliases=("SMIC-HS", "SMIC", "SMIC-E", "SMIC-HS-E"),
     root_env="TSFMICRO_SMIC",
-    sheet_patterns=("smic-hs*",),
-    layouts=(EXAMPLE, "<root>/s1/micro/negative/s1_ne_01/image<N>.bmp (raw, root = the HS folder)"),
+    sheet_patterns=("smic-hs-e_annotation*", "smic-hs*"),
+    layouts=(EXAMPLE, "<root>/s1/micro/negative/s1_ne_01/image<N>.bmp (raw, root = the HS folder)",
+             f"{EXAMPLE_E} (SMIC-E: root = HS_long, with SMIC-HS-E_annotation.xlsx)"),
     subject_id="s{n}",
     subject_folders=("{subject}", "s{n:02d}"),
     cropped_layout=f"{EXAMPLE} (root = SMIC_all_cropped: the release's own face crops, reg_ prefix)",
