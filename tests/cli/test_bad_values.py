@@ -1,11 +1,12 @@
 """``tsfmicro train | reproduce | evaluate`` with bad values (issue 14): each fails before any data loads, in one
-line naming the flag; a half-finished run is scored only with ``--partial``."""
+line naming the flag (a bad name: argparse's error line, at parse); a half-finished run is scored only with
+``--partial``."""
 from __future__ import annotations
 
 import pytest
 
 from tsfmicro_lite.cli import main as cli
-from tsfmicro_lite.cli import train as cli_train
+from tsfmicro_lite.cli import train_run
 from tsfmicro_lite.train.loso import MAX_SEED, run_loso
 from tsfmicro_lite.train.toy import ToyFusion, toy_data
 from tsfmicro_lite.train.trainer import TrainConfig
@@ -16,7 +17,7 @@ def no_data(monkeypatch):
     """Fail the test if any data is loaded or prepared."""
     def boom(*args, **kwargs):
         raise AssertionError("data was loaded before the bad value was refused")
-    monkeypatch.setattr(cli_train, "prepare_task", boom)
+    monkeypatch.setattr(train_run, "prepare_task", boom)
 
 
 @pytest.mark.parametrize("command", ["train", "reproduce"])
@@ -35,6 +36,24 @@ def test_bad_values_fail_first_in_one_line_naming_the_flag(command, flags, messa
     assert cli([command, *flags]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err
+
+
+@pytest.mark.parametrize("command", ["train", "reproduce"])
+@pytest.mark.parametrize("flag, value", [("--dataset", "casme22"), ("--profile", "quik"), ("--preset", "huge"),
+                                         ("--amp", "fp8"), ("--faces", "detect"), ("--engine", "slurm")])
+def test_bad_names_fail_at_parse_naming_the_flag(command, flag, value, no_data, capsys):
+    """Names come from cli/choices.py (no torch to build the parser); argparse refuses a bad one at once."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli([command, flag, value])
+    assert exit_info.value.code == 2
+    last = capsys.readouterr().err.rstrip("\n").splitlines()[-1]
+    assert f"argument {flag}: invalid choice: '{value}'" in last, last
+
+
+def test_bad_variant_fails_before_data_loads_in_one_line(no_data, capsys):
+    assert cli(["train", "--variant", "latte"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown variant 'latte'. Did you mean 'late'?" in err, err
 
 
 def test_out_that_is_a_file_is_refused(tmp_path, no_data, capsys):
@@ -78,7 +97,7 @@ def test_config_mismatch_names_only_the_differing_field_and_no_resume_hint(tmp_p
                           labels=np.arange(n) % 3, subjects=np.repeat(["sub01", "sub02", "sub03", "sub04"], 3),
                           clips=np.array([f"EP{i}" for i in range(n)]), report={}, config=PrepConfig(size=size),
                           classes=["positive", "surprise", "negative"], datasets=np.array(["synthme"] * n))
-    monkeypatch.setattr(cli_train, "prepare_task", lambda *a, **k: PreparedLosoData(clips, augment=False))
+    monkeypatch.setattr(train_run, "prepare_task", lambda *a, **k: PreparedLosoData(clips, augment=False))
     argv = ["train", "--epochs", "1", "--max-folds", "1", "--out", str(tmp_path), "--lr", "0.01"]
     assert cli(argv) == 0
     capsys.readouterr()

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from tsfmicro_lite.data.datasets import get_spec
 from tsfmicro_lite.preprocess.augment import (
     JointAugment,
     apply_joint,
@@ -79,6 +80,20 @@ def test_nearest_rotation_keeps_a_one_pixel_motion_bilinear_shrinks_it():
     assert JointAugment.for_task("casme2", 5).interpolation == "bilinear"  # the kit's default, by name
     with pytest.raises(ValueError, match="interpolation"):
         JointAugment(interpolation="bicubic")
+
+
+def test_the_augmentation_follows_the_class_count_and_the_dataset_spec():
+    """Spec §1: ±4° / padding 4 for 3-class tasks; ±3° / padding 15 for 5-class ones and for every CAS(ME)^3 task,
+    which its spec says (``five_class_augment``), not a name test in augment.py."""
+    def settings(dataset: str, classes: int) -> tuple[float, int]:
+        augment = JointAugment.for_task(dataset, classes)
+        return augment.degrees, augment.padding
+
+    assert settings("casme2", 3) == settings("samm", 3) == settings("smic", 3) == (4.0, 4)
+    assert settings("casme2", 5) == settings("samm", 5) == settings("casme3", 7) == (3.0, 15)
+    assert settings("casme3", 3) == settings("CAS(ME)^3", 3) == (3.0, 15)  # any name the spec answers to
+    assert settings("photo", 3) == (4.0, 4)  # not a registered dataset: the class count decides
+    assert get_spec("casme3").five_class_augment and not get_spec("casme2").five_class_augment
 
 
 def test_the_search_runs_where_the_official_scripts_run_it():

@@ -54,6 +54,8 @@ def _grade(args: argparse.Namespace) -> int:
         print(("warning: " if line.startswith("NO SANDBOX") else "isolation: ") + line)
     for g in grades:
         flags = f"  [{'; '.join(g.flags)}]" if g.flags else ""
+        if g.sandbox_flags:
+            flags += f"  [reported by the sandbox: {'; '.join(g.sandbox_flags)}]"
         print(f"{g.student:20s} {g.assignment} {g.total:5.2f}/{g.max_total:g}  {g.status}{flags}")
     print(f"scores: {out / 'grades.csv'}; feedback: {out / 'feedback'}/")
     return 0

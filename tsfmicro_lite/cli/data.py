@@ -4,19 +4,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..data import DatasetError, dataset_report, list_datasets
-from ..synth import list_synth_profiles, make_synthme
+from .choices import DATASETS, SYNTH_PROFILES
 
 __all__ = ["register"]
 
 
 def _synth(args: argparse.Namespace) -> int:
+    from ..synth import make_synthme  # lazy: numpy, cv2 and the generator; not for --help
+
     root = make_synthme(root=args.out, profile=args.synth_profile, seed=args.seed, force=args.force)
     print(f"synthetic dataset ({args.synth_profile}, seed {args.seed}) at {root}")
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
+    from ..data import DatasetError, dataset_report  # lazy: pandas and the readers; not for --help
+
     try:
         print(dataset_report(args.dataset, args.root, classes=args.classes, sheet=args.sheet,
                              skip_bad_rows=args.skip_bad_rows, layout=args.layout,
@@ -34,14 +37,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     synth = sub.add_parser("synth", help="generate the embedded synthetic dataset (SynthME)")
     synth.add_argument("--synth-profile", "--profile", dest="synth_profile", default="quick",
-                       choices=list_synth_profiles(), help="SynthME data size")
+                       choices=SYNTH_PROFILES, help="SynthME data size")
     synth.add_argument("--out", type=Path, default=None, help="output folder (default: the kit's cache)")
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--force", action="store_true", help="regenerate even if a complete copy exists")
     synth.set_defaults(func=_synth)
 
     check = sub.add_parser("check", help="load a dataset and print samples per class/subject, skips, missing frames")
-    check.add_argument("--dataset", required=True, help=" | ".join(list_datasets()))
+    check.add_argument("--dataset", required=True, help=" | ".join(DATASETS))
     check.add_argument("--root", type=Path, default=None, help="dataset folder (synthme: optional)")
     check.add_argument("--classes", type=int, default=3)
     check.add_argument("--sheet", type=Path, default=None, help="annotation sheet, if not found by name")

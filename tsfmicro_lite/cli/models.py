@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import argparse
 
-from ..models import build_model, count_parameters, list_presets, list_variants
-from ..models.wiring import variant_stages
+from .choices import PRESETS, VARIANTS
 
 __all__ = ["register"]
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ..models import build_model, count_parameters, list_presets, list_variants  # lazy: torch; not for --help
+    from ..models.wiring import variant_stages  # lazy: as above
+
     if args.trace:
         print(f"{args.trace} ({args.preset} preset, {args.classes} classes): stage → output shape")
         for name, shape in variant_stages(args.trace, preset=args.preset, num_classes=args.classes):
@@ -29,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("models", help="list model variants and presets with parameter counts",
                                    description=__doc__)
     parser.add_argument("--classes", type=int, default=5)
-    parser.add_argument("--trace", metavar="VARIANT", choices=list_variants(),
-                        help="print one variant's stages and tensor shapes: " + " | ".join(list_variants()))
-    parser.add_argument("--preset", default="tiny", choices=list_presets(), help="preset for --trace (default tiny)")
+    parser.add_argument("--trace", metavar="VARIANT", choices=VARIANTS,
+                        help="print one variant's stages and tensor shapes: " + " | ".join(VARIANTS))
+    parser.add_argument("--preset", default="tiny", choices=PRESETS, help="preset for --trace (default tiny)")
     parser.set_defaults(func=_run)

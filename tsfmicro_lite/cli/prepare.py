@@ -9,15 +9,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..data import DatasetError, list_datasets, load_dataset
-from ..preprocess.faces import FaceNotFoundError, FrameReadError
-from ..preprocess.pipeline import FACES, CacheError, PrepConfig, prepare
-from ..synth import list_synth_profiles, make_synthme
+from .choices import DATASETS, FACES, SYNTH_PROFILES
 
 __all__ = ["register"]
 
 
 def _prepare(args: argparse.Namespace) -> int:
+    from ..data import DatasetError, load_dataset  # lazy: pandas, cv2 and the pipeline; not for --help
+    from ..preprocess.faces import FaceNotFoundError, FrameReadError  # lazy: as above
+    from ..preprocess.pipeline import CacheError, PrepConfig, prepare  # lazy: as above
+    from ..synth import make_synthme  # lazy: as above
+
     try:
         root = args.root
         if args.dataset == "synthme" and root is None:
@@ -42,10 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``tsfmicro prepare``."""
     p = subparsers.add_parser("prepare", help="detect, align and crop every clip's onset/apex (cached)",
                               description=__doc__)
-    p.add_argument("--dataset", required=True, help=" | ".join(list_datasets()))
+    p.add_argument("--dataset", required=True, help=" | ".join(DATASETS))
     p.add_argument("--root", type=Path, default=None, help="dataset folder (synthme: optional, generated)")
     p.add_argument("--synth-profile", "--profile", dest="synth_profile", default="quick",
-                   choices=list_synth_profiles(), help="SynthME data size when --root is not given")
+                   choices=SYNTH_PROFILES, help="SynthME data size when --root is not given")
     p.add_argument("--classes", type=int, default=3)
     p.add_argument("--sheet", type=Path, default=None, help="annotation sheet, if not found by name")
     p.add_argument("--size", type=int, default=224, help="side of the aligned crops (paper: 224)")
@@ -54,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--upsample", type=int, default=1)
     p.add_argument("--motion", default="diff", choices=["diff", "flow", "strain", "all"])
     p.add_argument("--flow-method", default="farneback", choices=["farneback", "dis", "tvl1"])
-    p.add_argument("--faces", default="align", choices=list(FACES),
+    p.add_argument("--faces", default="align", choices=FACES,
                    help="align: detect and align with dlib (the kit's default); dataset: the release's own crops, "
                         "resized as the official code (PIL bilinear to --size)")
     p.add_argument("--keep-candidates", action="store_true",

@@ -160,7 +160,8 @@ def _select(member: str, df: pd.DataFrame, report: CompositeReport) -> pd.DataFr
         raise DatasetError(
             f"{member}: none of the {len(df)} samples read from {df.attrs['report'].root} is in the MEGC2019 list "
             f"({len(wanted)} samples, e.g. {next(iter(wanted.values()))[0]}). Fix: check the root= of {member}, or "
-            f"pass selection='mapping' (every sample its 3-class mapping keeps).")
+            f"pass selection='mapping' (`tsfmicro reproduce --selection mapping`: every sample its 3-class "
+            f"mapping keeps).")
     out = df.iloc[keep].copy()
     names = [wanted[_key(member, s, c)][1] for s, c in zip(out["subject"], out["clip"])]
     out["class_name"] = names

@@ -3,9 +3,10 @@
 Why: what "CASME II" means used to be spread over six modules as dicts keyed by a format string. A
 spec gathers it: how its sheet is named, how its folders are laid out and its subjects written, which
 environment variable holds its root, the other names people give it, the official class mappings per
-task (spec §6), the frame-pair search radius (spec §1) and the official recipe's per-task numbers
-(seed, epochs, weight decay, LOSO test list; spec §5, §6). The readers (``sheets.py``, ``layouts.py``,
-``readers.py``) are generic and take a spec; each dataset's facts live in ``data/datasets/<name>.py``.
+task (spec §6), the frame-pair search radius and augmentation rule (spec §1) and the official recipe's
+per-task numbers (seed, epochs, weight decay, LOSO test list; spec §5, §6). The readers (``sheets.py``,
+``layouts.py``, ``readers.py``) are generic and take a spec; each dataset's facts live in
+``data/datasets/<name>.py``.
 
 ``ClassMapping`` (one task's labels) lives here too, so a spec file needs nothing but this module.
 The official code compares exact strings; the kit compares them lower-cased and stripped, and counts
@@ -114,6 +115,9 @@ class DatasetSpec:
             not directly under the subject (SMIC-HS: ``micro/positive``, ``micro/negative``, ``micro/surprise``).
         index_tree: for a release without an annotation sheet (SMIC-HS), ``index_tree(root) -> sheets.Sheet``
             builds the sheet rows from its folders; None for the datasets that ship a sheet.
+        five_class_augment: True when the official scripts augment every task of the dataset as they do the
+            5-class ones (±3°, padding 15), whatever its class count (CAS(ME)^3, spec §1); False: only tasks of
+            4 or more classes do, 3-class tasks get ±4° and padding 4 (``JointAugment.for_task``).
     """
 
     name: str
@@ -134,6 +138,7 @@ class DatasetSpec:
     cropped_layout: str = ""
     clip_parents: tuple[str, ...] = ()
     index_tree: Callable[[Path], Any] | None = None
+    five_class_augment: bool = False
 
     @property
     def keys(self) -> tuple[str, ...]:

@@ -129,7 +129,10 @@ class JointAugment:
 
     @classmethod
     def for_task(cls, dataset: str, classes: int, interpolation: str = "bilinear") -> "JointAugment":
-        if dataset.lower() == "casme3" or classes >= 4:
+        """The official settings of a task (spec §1): ±3° and padding 15 for 4 or more classes and for every
+        task of a dataset whose spec says ``five_class_augment`` (CAS(ME)^3); ±4° and padding 4 otherwise."""
+        spec = find_spec(dataset)
+        if classes >= 4 or (spec is not None and spec.five_class_augment):
             return cls(degrees=3.0, padding=15, interpolation=interpolation)
         return cls(degrees=4.0, padding=4, interpolation=interpolation)
 

@@ -53,4 +53,5 @@ SPEC = DatasetSpec(
     },
     search_scale=0.15,
     search_divisor=4,
+    five_class_augment=True,  # the CAS(ME)^3 scripts rotate ±3° and pad 15 for both tasks (spec §1)
 )
