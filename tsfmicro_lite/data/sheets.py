@@ -70,7 +70,8 @@ class Sheet:
         return self.path.name
 
 
-def _norm_header(text: object) -> str:
+def norm_header(text: object) -> str:
+    """A header cell as the aliases are written: ``" Onset Frame "`` → ``"onsetframe"`` (None → ``""``)."""
     return re.sub(r"[^a-z0-9]", "", str(text).lower()) if text is not None else ""
 
 
@@ -202,12 +203,12 @@ def _not_a_sheet(path: Path) -> str:
     if path.suffix.lower() == ".xls":
         return ""
     try:
-        worksheets = _raw_rows(path)
+        worksheets = raw_rows(path)
     except Exception:  # DatasetError, OSError, zip or XML errors of a broken workbook: cannot tell
         return ""
     for _title, rows in worksheets:
         for _number, cells in rows[:HEADER_SEARCH_ROWS]:
-            found = _match_header(cells)
+            found = match_header(cells)
             if all(f in found for f in REQUIRED_COLUMNS):
                 return ""
     return (f"no header row with {'/'.join(REQUIRED_COLUMNS)} columns in its first {HEADER_SEARCH_ROWS} "
@@ -226,7 +227,7 @@ def _safe_iterdir(path: Path) -> list[Path]:
 
 
 # ----------------------------------------------------------------------------- reading the sheet
-def _raw_rows(path: Path) -> list[tuple[str | None, list[tuple[int, list[Any]]]]]:
+def raw_rows(path: Path) -> list[tuple[str | None, list[tuple[int, list[Any]]]]]:
     """Every worksheet as (name, [(excel row number, cells)])."""
     suffix = path.suffix.lower()
     if suffix == ".xls":
@@ -267,9 +268,9 @@ def _csv_rows(path: Path) -> list[tuple[int, list[Any]]]:
     return [(i, row) for i, row in enumerate(csv.reader(text.splitlines(), dialect), start=1)]
 
 
-def _match_header(cells: list[Any]) -> dict[str, int]:
+def match_header(cells: list[Any]) -> dict[str, int]:
     """Canonical field → column index for a candidate header row (first alias that matches wins)."""
-    normed = [_norm_header(c) for c in cells]
+    normed = [norm_header(c) for c in cells]
     found: dict[str, int] = {}
     for fieldname, aliases in COLUMN_ALIASES.items():
         for alias in aliases:
@@ -289,9 +290,9 @@ def read_sheet(path: str | Path) -> Sheet:
         raise DatasetError(f"annotation sheet {path} does not exist. Fix: check the path passed as "
                            f"sheet= (CLI: --sheet), or leave it out to search by name.")
     best: tuple[str | None, int, dict[str, int], list] | None = None
-    for title, rows in _raw_rows(path):
+    for title, rows in raw_rows(path):
         for number, cells in rows[:HEADER_SEARCH_ROWS]:
-            found = _match_header(cells)
+            found = match_header(cells)
             if "subject" in found and "clip" in found:
                 if best is None or len(found) > len(best[2]):
                     best = (title, number, found, [cells, rows])

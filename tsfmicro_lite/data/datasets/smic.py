@@ -47,16 +47,16 @@ from pathlib import Path
 from ..errors import DatasetError
 from ..layouts import DiskIndex
 
-# _match_header, _norm_header, _raw_rows: the generic sheet parsing, used without its apex column (SMIC-E has none)
+# match_header, norm_header, raw_rows: the generic sheet parsing, used without its apex column (SMIC-E has none)
 from ..sheets import (
     HEADER_SEARCH_ROWS,
     Sheet,
     SheetRow,
-    _match_header,
-    _norm_header,
-    _raw_rows,
     choose_sheet,
     is_missing,
+    match_header,
+    norm_header,
+    raw_rows,
 )
 from ..spec import DatasetSpec, TaskSpec, class_mapping
 
@@ -136,14 +136,14 @@ def read_smic_e_sheet(path: str | Path) -> Sheet:
     Emotion columns is found in its first rows.
     """
     path = Path(path)
-    for title, rows in _raw_rows(path):
+    for title, rows in raw_rows(path):
         for number, cells in rows[:HEADER_SEARCH_ROWS]:
-            found = _match_header(cells)
+            found = match_header(cells)
             if all(f in found for f in E_REQUIRED):
                 break
         else:
             continue
-        normed = [_norm_header(c) for c in cells]
+        normed = [norm_header(c) for c in cells]
         more = [(normed.index(a), normed.index(b)) for a, b in E_MORE_INTERVALS if a in normed and b in normed]
         columns = {f: str(cells[i]).strip() for f, i in found.items()}
         columns.setdefault("apex", "(none: the middle frame)")
