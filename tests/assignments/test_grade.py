@@ -1,6 +1,13 @@
-"""assignments/grade.py: unreadable files, the wall-clock limit and discovery (the mixed folder: test_hostile.py)."""
+"""assignments/grade.py: unreadable files, time limits, discovery, the uid fallback (mixed folder: test_hostile.py)."""
 from __future__ import annotations
 
+import csv
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -11,6 +18,8 @@ from tsfmicro_lite.assignments import build as B
 from tsfmicro_lite.assignments import grade as B_grade
 from tsfmicro_lite.assignments.catalog import get_assignment
 from tsfmicro_lite.assignments.grade import grade_notebook
+from tsfmicro_lite.assignments.sandbox import NOBODY, Limits
+from tsfmicro_lite.utils.paths import repo_root
 
 
 def _tiny(*sources: str) -> nbformat.NotebookNode:
@@ -49,27 +58,82 @@ def test_find_submissions_keeps_going_past_an_unknown_file(tmp_path: Path):
         B_grade.find_submissions(tmp_path / "empty")
 
 
-@pytest.mark.slow
-def test_without_a_sandbox_the_grader_says_so_and_still_judges_outside(tmp_path: Path):
-    import csv
-    import os
-    import subprocess
-    import sys
+FALLBACK_PROBE = '''import json, os, resource
+limits = {n: resource.getrlimit(getattr(resource, n))[0]
+          for n in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_NPROC", "RLIMIT_FSIZE", "RLIMIT_CORE")}
+json.dump({"uid": os.getuid(), "euid": os.geteuid(), "gid": os.getgid(), "groups": os.getgroups(),
+           "limits": limits}, open(PROBE, "w"))
+'''
 
+
+@pytest.fixture(scope="module")
+def fallback_run(tmp_path_factory) -> dict:
+    """One `tsfmicro assignments grade` with bwrap disabled ($TSFMICRO_NO_SANDBOX): what it printed, wrote, saw."""
+    tmp = tmp_path_factory.mktemp("fallback")
+    probe_dir = repo_root() / "build" / f"fallback-probe-{secrets.token_hex(4)}"   # uid 65534 must write here
+    probe_dir.mkdir(parents=True)
+    os.chmod(probe_dir, 0o777)
+    probe = probe_dir / "probe.json"
     nb = _tiny("import numpy as np\nfrom tsfmicro_lite import metrics\n"
                "def uf1(a, b):\n    return metrics.uf1(a, b)\n"                 # a wrapper: still 0
                "def uar(y_true, y_pred):\n"
-               "    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]))")
+               "    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]))",
+               f"PROBE = {str(probe)!r}\n" + FALLBACK_PROBE)
     nb.metadata["tsfmicro_assignment"] = {"id": "A4"}
-    (tmp_path / "subs").mkdir()
-    nbformat.write(nb, tmp_path / "subs" / "ann.ipynb")
-    env = {**os.environ, "TSFMICRO_NO_SANDBOX": "1"}
-    r = subprocess.run([sys.executable, "-m", "tsfmicro_lite.cli", "assignments", "grade", str(tmp_path / "subs"),
-                        "--timeout", "120", "--cell-timeout", "30"], capture_output=True, text=True, env=env,
-                       timeout=300, cwd=tmp_path)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "warning: NO SANDBOX (disabled by $TSFMICRO_NO_SANDBOX" in r.stdout      # then: uid 65534 or limits
-    row = next(csv.DictReader((tmp_path / "subs" / "_grades" / "grades.csv").open()))
-    assert row["isolation"].startswith("NO SANDBOX (disabled by $TSFMICRO_NO_SANDBOX")
+    (tmp / "subs").mkdir()
+    nbformat.write(nb, tmp / "subs" / "ann.ipynb")
+    try:
+        r = subprocess.run([sys.executable, "-m", "tsfmicro_lite.cli", "assignments", "grade", str(tmp / "subs"),
+                            "--timeout", "120", "--cell-timeout", "30"], capture_output=True, text=True,
+                           env={**os.environ, "TSFMICRO_NO_SANDBOX": "1"}, timeout=300, cwd=tmp)
+        assert r.returncode == 0, r.stdout + r.stderr
+        row = next(csv.DictReader((tmp / "subs" / "_grades" / "grades.csv").open()))
+        seen = json.loads(probe.read_text()) if probe.exists() else None
+    finally:
+        shutil.rmtree(probe_dir, ignore_errors=True)
+    return {"stdout": r.stdout, "row": row, "seen": seen}
+
+
+@pytest.mark.slow
+def test_without_bwrap_the_grader_warns_once_limits_the_run_and_still_judges_outside(fallback_run):
+    out, row, seen = fallback_run["stdout"], fallback_run["row"], fallback_run["seen"]
+    warnings = [ln for ln in out.splitlines() if ln.startswith("warning: NO SANDBOX")]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: NO SANDBOX (disabled by $TSFMICRO_NO_SANDBOX"), out
+    assert row["isolation"] == warnings[0].removeprefix("warning: "), row["isolation"]
     assert (float(row["A4.1"]), float(row["A4.2"])) == (0.0, 1.0), row
-    assert "called the reference" in row["flags"]
+    assert "uses the kit's reference in its code (metrics.uf1" in row["flags"], row       # grader: static scan
+    assert "called the reference" in row["sandbox_flags"], row                           # the sandbox's reply
+    if "no limits either" in row["isolation"]:
+        pytest.skip(f"prlimit (util-linux) is missing: {row['isolation']}")
+    limits = Limits(cpu_seconds=120 + 30)
+    assert seen is not None and seen["limits"] == {
+        "RLIMIT_AS": limits.memory_bytes, "RLIMIT_CPU": limits.cpu_seconds, "RLIMIT_NPROC": limits.processes,
+        "RLIMIT_FSIZE": limits.file_bytes, "RLIMIT_CORE": 0}, seen
+
+
+@pytest.mark.slow
+def test_the_fallback_runs_submissions_as_uid_65534(fallback_run):
+    """Where bwrap cannot run, a grader running as root drops the submission to uid/gid 65534, no groups."""
+    isolation, seen = fallback_run["row"]["isolation"], fallback_run["seen"]
+    if f"uid {NOBODY} +" not in isolation:
+        pytest.skip("the uid-65534 fallback cannot run here (it needs a root grader, setpriv and prlimit, and an "
+                    f"interpreter uid 65534 can read; e.g. not under /root): {isolation}")
+    assert isolation.startswith("NO SANDBOX (disabled by $TSFMICRO_NO_SANDBOX): uid 65534 + memory/CPU/process "
+                                "limits"), isolation
+    assert (seen["uid"], seen["euid"], seen["gid"], seen["groups"]) == (NOBODY, NOBODY, NOBODY, []), seen
+
+
+@pytest.mark.slow
+def test_a1_reads_the_synthme_the_grader_generated_once(tmp_path: Path):
+    """The sandbox finds a finished SynthME at the kit's cache path: its make_synthme generates nothing."""
+    nb = _tiny("import numpy as np\nfrom tsfmicro_lite.synth import default_root, is_complete\n"
+               "READY = is_complete(default_root('quick'), 'quick', 0)      # before the notebook's own call\n"
+               "from tsfmicro_lite.data import load_dataset, make_synthme\n"
+               "table = load_dataset('synthme', make_synthme(profile='quick'))\n"
+               "def difference_input(onset, apex):\n"
+               "    d = (apex.astype(np.float32) - onset.astype(np.float32)) / 255\n"
+               "    return d if READY and len(table) else d + 1")
+    p = tmp_path / "A1_inputs.ipynb"
+    nbformat.write(nb, p)
+    g = grade_notebook(p, get_assignment("A1"), "ann", timeout=120, cell_timeout=60)
+    assert g.exercises[0].points == 1.0, (g.status, g.exercises[0].message, g.sandbox_flags)

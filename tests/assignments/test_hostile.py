@@ -151,22 +151,31 @@ def test_hostile_folder_through_the_cli(tmp_path: Path, capsys):
     time.sleep(1.5)                                            # a surviving daemon would rewrite grades.csv now
     text = paths["grades"].read_text()
     rows = {r["student"]: r for r in csv.DictReader(text.splitlines())}
-    text = "\n".join(f"{s}: {r['total']} | {r['status']} | {r['flags']} | cells {r['timed_out_cells']}"
-                     for s, r in rows.items())                 # what a failure shows
+    text = "\n".join(f"{s}: {r['total']} | {r['status']} | {r['flags']} | {r['sandbox_flags']} | "
+                     f"cells {r['timed_out_cells']}" for s, r in rows.items())   # what a failure shows
     total = {s: float(r["total"]) for s, r in rows.items()}
-    flags = {s: r["flags"] for s, r in rows.items()}
+    flags = {s: r["flags"] for s, r in rows.items()}                  # observed by the grader
+    reported = {s: r["sandbox_flags"] for s, r in rows.items()}       # reported by the sandbox
     assert total["honest"] == 5.0 and total["honest_a3"] == 2.0, text
     assert 4.0 <= total["wrong"] < 5.0 and float(rows["wrong"]["A4.2"]) < 1.0
     assert "macro precision" in (paths["grades"].parent / "feedback" / "wrong_A4.md").read_text()
     for s in ("blank", "cheater", "vandal", "crasher", "wrap_a1", "wrap_a2", "wrap_a3"):
         assert total[s] == 0.0, (s, text)
+    for s in ("honest", "honest_a3", "wrong", "blank"):
+        assert not flags[s] and not reported[s], (s, text)
     for s in ("cheater", "wrap_a1", "wrap_a2", "wrap_a3"):
-        assert "called the reference" in flags[s], (s, text)
-    assert "a call was cut off" in flags["cheater"] and rows["cheater"]["timed_out_cells"]
-    assert "touched files outside its folder" in flags["cheater"]
-    assert "touched files outside its folder" in flags["vandal"] and "hit the memory limit" in flags["vandal"]
-    assert "timed out" in rows["vandal"]["status"] and "killed at the wall-clock limit" in flags["vandal"]
-    assert "kernel died" in rows["crasher"]["status"]
+        assert "uses the kit's reference in its code" in flags[s], (s, text)       # the grader's static scan
+        assert "called the reference" in reported[s], (s, text)                    # the sandbox's reply
+    for flag in ("reads the solutions", "patches the kit or the grading machinery", "runs code built at run time",
+                 "a call was cut off at the time limit"):                           # the last: the grader's clock
+        assert flag in flags["cheater"], (flag, text)
+    assert rows["cheater"]["timed_out_cells"] and "touched files outside its folder" in reported["cheater"]
+    for flag in ("starts processes", "detaches processes", "writes or deletes files outside its folder",
+                 "changes signal handlers", "killed at the wall-clock limit"):
+        assert flag in flags["vandal"], (flag, text)
+    assert "touched files outside its folder" in reported["vandal"] and "hit the memory limit" in reported["vandal"]
+    assert "timed out" in rows["vandal"]["status"]
+    assert "kernel died" in rows["crasher"]["status"] and "stops or signals processes" in flags["crasher"]
     assert all(r["isolation"].startswith("bwrap sandbox") and len(r["sha256"]) == 64 for r in rows.values())
     assert paths["decoy"].read_text() == "do not touch"
     assert paths["classmate"].read_bytes() == classmate_before

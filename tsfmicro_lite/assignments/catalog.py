@@ -28,6 +28,7 @@ class Assignment:
     title: str
     course_notebook: str                      # the course notebook it extends
     exercises: tuple[Exercise, ...]
+    synth_profiles: tuple[str, ...] = ()      # SynthME profiles its notebook reads: generated once per grading run
 
     @property
     def filename(self) -> str:
@@ -43,7 +44,7 @@ ASSIGNMENTS: tuple[Assignment, ...] = (
                             ("optical_flow",)),
                    Exercise("A1.3", "return the optical strain magnitude of a flow field",
                             ("optical_strain",)),
-               )),
+               ), synth_profiles=("quick",)),
     Assignment("A2", "A2_retention", "Retention: recurrent form = parallel form",
                "02_retention_from_scratch.ipynb", (
                    Exercise("A2.1", "build the (length, length) decay mask D[n, m] = gamma**(n - m) for n >= m, else 0",

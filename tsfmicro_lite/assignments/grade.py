@@ -15,12 +15,27 @@ How a folder is graded:
    call from the grader gets ``cell_timeout`` too; the whole sandbox is killed at ``timeout``.
    Killing it ends every process it started (PID namespace).
 5. ``grades.csv`` (one row per submission: ``status``, ``timed_out_cells``, ``isolation``, ``flags``,
-   one column per exercise) and a Markdown feedback file per submission are written atomically by
-   this process, in a folder no sandbox can see.
+   ``sandbox_flags``, one column per exercise) and a Markdown feedback file per submission are
+   written atomically by this process, in a folder no sandbox can see.
+
+Two kinds of flags, never part of a score. ``flags`` are **observed by the grader**: the static scan
+of the submitted code in this process (:mod:`.scan`: references used, solutions read, processes
+started or detached, signals, files written outside its folder, patches of the kit) and the
+grader's own clocks (a call that took the whole time limit, the wall-clock kill).
+``sandbox_flags`` are **reported by the sandbox**: read from what the submission's process wrote
+(its cells' errors, its replies: "called the reference" when a redacted reference raised inside),
+so a submission can suppress or fake them; they are extra evidence only.
+
+Data: the SynthME profiles an assignment reads (``Assignment.synth_profiles``) are generated once per
+grading run in this process (or taken from the grader's cache), copied into the staging folder and
+shown read-only in every sandbox at the kit's cache path, so no submission spends its time (or its
+CPU limit) regenerating them. The checks' inputs stay fresh: a new seed per exercise per submission.
 
 Limits: where bwrap cannot run, the ``isolation`` column says so and the fallback (a separate uid,
-limits) cannot hide files readable by everyone, nor the kit's sources. A student can still copy
-the kit's public code into the notebook: the README says to write course-specific variants.
+limits) cannot hide files readable by everyone, nor the kit's sources; where uid 65534 cannot run the
+interpreter either, submissions run as the grader's own uid (the warning says ROOT when that is root).
+A student can still copy the kit's public code into the notebook: the README says to write
+course-specific variants.
 """
 from __future__ import annotations
 
@@ -46,6 +61,7 @@ import nbformat
 import psutil
 import torch
 
+from ..synth import default_root, make_synthme
 from ..utils.io import atomic_write_bytes, atomic_write_text
 from .catalog import ASSIGNMENTS, Assignment, get_assignment
 from .checks import get_check
@@ -54,13 +70,18 @@ from .kernel_side import DONE, READY, serve_source
 from .protocol import MAX_REPLY_BYTES, decode, loads, reply_name, request_name
 from .redact import redacted_kit
 from .sandbox import NOBODY, Limits, Plan, plan
+from .scan import scan_notebook, summarise
 
+# reported by the sandbox (what the submission's process wrote: its replies, its cells' errors)
 FLAG_REFERENCE = "called the reference"
 FLAG_KIT = "handed in the kit's code"
 FLAG_OUTSIDE = "touched files outside its folder (blocked)"
 FLAG_MEMORY = "hit the memory limit"
+FLAG_TIMEOUT_REPORTED = "a call timed out (its own alarm)"
+# observed by the grader (its own clocks; the static scan's flags are in .scan)
 FLAG_CUT = "a call was cut off at the time limit"
 FLAG_KILLED = "killed at the wall-clock limit"
+SANDBOX_CACHE = "/tmp/cache"        # $TSFMICRO_CACHE inside a bwrap sandbox (its private /tmp)
 
 
 @dataclass
@@ -83,8 +104,9 @@ class SubmissionGrade:
     timed_out_cells: list[int] = field(default_factory=list)
     seconds: float = 0.0
     isolation: str = ""
-    flags: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)            # observed by the grader
     sha256: str = ""
+    sandbox_flags: list[str] = field(default_factory=list)    # reported by the sandbox (evidence only)
 
     @property
     def total(self) -> float:
@@ -160,7 +182,9 @@ class Channel:
 
     def __init__(self, requests: Path, replies: Path, proc: subprocess.Popen, call_timeout: float, deadline: float):
         self.io, self.out, self.proc, self.call_timeout, self.deadline = requests, replies, proc, call_timeout, deadline
-        self.i, self.dead, self.flags = 0, "", set()
+        self.i, self.dead = 0, ""
+        self.flags: set[str] = set()          # observed here (clocks, kills)
+        self.reported: set[str] = set()       # said by the sandbox's replies
 
     def wait_ready(self) -> bool:
         while time.monotonic() < self.deadline:
@@ -176,6 +200,7 @@ class Channel:
             raise Abort(self.dead)
         self.i += 1
         atomic_write_bytes(self.io / request_name(self.i), pickle.dumps(req, protocol=pickle.HIGHEST_PROTOCOL))
+        sent = time.monotonic()
         limit = min(self.deadline, time.monotonic() + self.call_timeout + 10)
         path = self.out / reply_name(self.i)
         while True:
@@ -202,15 +227,17 @@ class Channel:
         if kind == "notimpl":
             raise NotImplementedError(message)
         if kind == "blocked":
-            self.flags.add(FLAG_REFERENCE)
+            self.reported.add(FLAG_REFERENCE)
             raise Abort(f"your code calls the kit's reference implementation ({message.split(': ', 1)[0]}), "
                         "which is switched off while this assignment is graded.",
                         "Write the computation yourself; wrapping the kit's function scores 0.")
         if kind == "kit":
-            self.flags.add(FLAG_KIT)
+            self.reported.add(FLAG_KIT)
             raise Abort(message, "Write the function yourself in the notebook; the check compares it with the kit's.")
         if kind == "timeout":
-            self.flags.add(FLAG_CUT)
+            self.reported.add(FLAG_TIMEOUT_REPORTED)
+            if time.monotonic() - sent >= 0.95 * self.call_timeout:      # and it did take the whole limit
+                self.flags.add(FLAG_CUT)
             raise Abort(f"cut off at the time limit: {message}")
         if kind == "missing":
             raise Abort(message, "Keep the names of the exercise cells; run every cell top to bottom.")
@@ -290,7 +317,7 @@ def _zero(assignment: Assignment, message: str) -> list[ExerciseGrade]:
 
 
 def _run_flags(executed: Any, inside: str) -> list[str]:
-    """Flags read from the cells' errors (written in the sandbox: informational, never a score)."""
+    """Flags read from the cells' errors: reported by the sandbox (it wrote them), evidence only, never a score."""
     flags = set()
     for cell in getattr(executed, "cells", []) if executed is not None else []:
         for out in cell.get("outputs", []):
@@ -306,14 +333,23 @@ def _run_flags(executed: Any, inside: str) -> list[str]:
     return sorted(flags)
 
 
+def _scan(nb: Any, assignment: str, inside: str) -> list[str]:
+    """The static scan's flags (observed by the grader); a scan that fails says so instead of crashing."""
+    try:
+        return summarise(scan_notebook(nb, assignment, allowed=(inside, "/dev/null", "/dev/stdout", "/dev/stderr")))
+    except Exception as exc:  # noqa: BLE001 - the scan is evidence; grading goes on without it
+        return [f"the static scan failed ({type(exc).__name__}: {exc})"]
+
+
 @dataclass
 class _Context:
-    """What one grading run shares: the staging folder, the sandbox plan, the redacted kits."""
+    """What one grading run shares: the staging folder, the sandbox plan, the redacted kits, the data."""
 
     staging: Path
     plan: Plan
     kits: dict[str, Path]
     limits: Limits
+    data: dict[str, list[tuple[Path, str]]] = field(default_factory=dict)  # id -> (copy, path under the cache)
 
 
 def grade_notebook(path: Path, assignment: Assignment, student: str, *, timeout: float = 300.0,
@@ -339,7 +375,7 @@ def isolation_plan() -> Plan:
     """How this machine would isolate submissions (builds a throw-away redacted kit to probe with)."""
     staging = Path(tempfile.mkdtemp(prefix="tsfmicro-probe-"))
     try:
-        return _context(staging, {ASSIGNMENTS[0].id}, 60).plan
+        return _context(staging, {ASSIGNMENTS[0].id}, 60, with_data=False).plan
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -363,11 +399,18 @@ def _grade(path: Path, assignment: Assignment, student: str, timeout: float, cel
     (work / "out").mkdir()
     inside = Path("/sub") if ctx.plan.kind == "bwrap" else work
     inside_requests = Path("/io") if ctx.plan.kind == "bwrap" else requests
+    # the static scan runs here, in the grader, on the staged copy, before the grading cell is added
+    static = _scan(nb, assignment.id, str(inside))
     cell = nbformat.v4.new_code_cell(serve_source(str(inside_requests), str(inside / "out"), cell_timeout))
     cell.metadata["tsfmicro_grading"] = assignment.id
     nb.cells.append(cell)
     atomic_write_text(work / "submission.ipynb", nbformat.writes(nb))
     (work / "tmp").mkdir()
+    data = [(src, f"{SANDBOX_CACHE}/{rel}") for src, rel in ctx.data.get(assignment.id, [])]
+    if ctx.plan.kind != "bwrap":          # no read-only binds: each gets its own copy (still generated only once)
+        for src, rel in ctx.data.get(assignment.id, []):
+            shutil.copytree(src, work / "tmp" / "cache" / rel)
+        data = []
     if os.geteuid() == 0 and (ctx.plan.kind == "uid" or (ctx.plan.kind == "bwrap" and ctx.plan.as_root)):
         for p in [work, *work.rglob("*")]:
             os.chown(p, NOBODY, NOBODY)
@@ -383,7 +426,7 @@ def _grade(path: Path, assignment: Assignment, student: str, timeout: float, cel
         env["PYTHONPATH"] = str(kit.parent)
     argv = [sys.executable, "-m", "tsfmicro_lite.assignments.runner", str(inside / "submission.ipynb"),
             str(inside / "executed.ipynb"), "--cell-timeout", str(cell_timeout), "--serve-timeout", str(timeout)]
-    cmd = ctx.plan.command(argv, work, kit, ctx.limits, env, requests)
+    cmd = ctx.plan.command(argv, work, kit, ctx.limits, env, requests, data)
     deadline = t0 + timeout
     proc = subprocess.Popen(cmd, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
@@ -421,14 +464,15 @@ def _grade(path: Path, assignment: Assignment, student: str, timeout: float, cel
     if grades is None:
         grades = _zero(assignment, "no result: the notebook never reached the grading cell (time limit, crash, "
                        "or the notebook stopped the kernel).")
-    flags = sorted(channel.flags | set(_run_flags(executed, str(inside))))
+    flags = [*static, *sorted(channel.flags)]
+    reported = sorted(channel.reported | set(_run_flags(executed, str(inside))))
     shutil.rmtree(work, ignore_errors=True)
     shutil.rmtree(requests, ignore_errors=True)
     return SubmissionGrade(student, assignment.id, path, status, grades, slow, time.monotonic() - t0,
-                           ctx.plan.isolation, flags, sha)
+                           ctx.plan.isolation, flags, sha, reported)
 
 
-def _context(staging: Path, assignments: set[str], timeout: float) -> _Context:
+def _context(staging: Path, assignments: set[str], timeout: float, with_data: bool = True) -> _Context:
     os.chmod(staging, 0o711)
     (staging / "work").mkdir()
     os.chmod(staging / "work", 0o711)
@@ -440,7 +484,31 @@ def _context(staging: Path, assignments: set[str], timeout: float) -> _Context:
     probe = Path(tempfile.mkdtemp(prefix="probe-", dir=staging / "work"))
     sandbox_plan = plan(probe, kits[sorted(assignments)[0]])
     shutil.rmtree(probe, ignore_errors=True)
-    return _Context(staging, sandbox_plan, kits, Limits(cpu_seconds=int(timeout) + 30))
+    return _Context(staging, sandbox_plan, kits, Limits(cpu_seconds=int(timeout) + 30),
+                    _shared_data(staging, assignments) if with_data else {})
+
+
+def _shared_data(staging: Path, assignments: set[str]) -> dict[str, list[tuple[Path, str]]]:
+    """Generate (or reuse from the grader's cache) each SynthME profile the assignments read, once.
+
+    The copy in the staging folder is readable by uid 65534 and never written to while grading; its
+    path under the kit's cache (``synthme/quick-seed0-v4``) is where the notebook's ``make_synthme``
+    looks, so it finds a finished dataset instead of generating one.
+    """
+    copies: dict[str, Path] = {}
+    out: dict[str, list[tuple[Path, str]]] = {}
+    for a in sorted(assignments):
+        for profile in get_assignment(a).synth_profiles:
+            if profile not in copies:
+                source = make_synthme(profile=profile)          # the notebooks' default seed; cached after the first
+                rel = default_root(profile).relative_to(default_root(profile).parents[1]).as_posix()
+                copies[profile] = staging / "data" / rel
+                shutil.copytree(source, copies[profile])
+                for p in [staging / "data", *(staging / "data").rglob("*")]:
+                    os.chmod(p, 0o755 if p.is_dir() else 0o644)
+            rel = copies[profile].relative_to(staging / "data").as_posix()
+            out.setdefault(a, []).append((copies[profile], rel))
+    return out
 
 
 # ------------------------------------------------------------------------------ a folder
@@ -488,12 +556,13 @@ def to_csv(grades: list[SubmissionGrade]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["student", "assignment", "file", "sha256", "status", "timed_out_cells", "isolation", "flags",
-                *columns, "total", "max", "seconds"])
+                "sandbox_flags", *columns, "total", "max", "seconds"])
     for g in grades:
         pts = {e.exercise: e.points for e in g.exercises}
         w.writerow([g.student, g.assignment, g.path.name, g.sha256, g.status,
                     " ".join(map(str, g.timed_out_cells)), g.isolation, "; ".join(g.flags),
-                    *[pts.get(c, "") for c in columns], round(g.total, 3), g.max_total, round(g.seconds, 1)])
+                    "; ".join(g.sandbox_flags), *[pts.get(c, "") for c in columns], round(g.total, 3),
+                    g.max_total, round(g.seconds, 1)])
     return buf.getvalue()
 
 
@@ -502,7 +571,9 @@ def feedback(g: SubmissionGrade) -> str:
     lines = [f"# {g.assignment}: {title}", "", f"Student: {g.student}  ", f"File: {g.path.name}  ",
              f"Score: **{g.total:g} / {g.max_total:g}**  ", f"Run: {g.status}", ""]
     if g.flags:
-        lines += [f"Flags: {'; '.join(g.flags)}", ""]
+        lines += [f"Flags (observed by the grader): {'; '.join(g.flags)}", ""]
+    if g.sandbox_flags:
+        lines += [f"Reported by the sandbox (evidence only): {'; '.join(g.sandbox_flags)}", ""]
     if g.timed_out_cells:
         lines += [f"Cells {g.timed_out_cells} hit the per-cell time limit and were interrupted.", ""]
     for e in g.exercises:

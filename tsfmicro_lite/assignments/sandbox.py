@@ -22,6 +22,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 __all__ = ["Limits", "Plan", "plan", "NOBODY"]
 
@@ -53,8 +54,13 @@ class Plan:
     ro_paths: list[str] = field(default_factory=list)
 
     def command(self, argv: list[str], work: Path, kit: Path, limits: Limits, env: dict[str, str],
-                requests: Path | None = None) -> list[str]:
-        """The command line that runs ``argv`` under this plan (inside: ``/sub`` and ``requests`` at ``/io``)."""
+                requests: Path | None = None, data: Sequence[tuple[Path, str]] = ()) -> list[str]:
+        """The command line that runs ``argv`` under this plan (inside: ``/sub`` and ``requests`` at ``/io``).
+
+        ``data``: (folder, path under ``/tmp``) pairs shown read-only inside, e.g. the SynthME copy the grader
+        generated once for the run at ``/tmp/cache/synthme/...``; their parent folders are writable (01777) so
+        the kit can put its lock files next to them. bwrap only: other plans get copies in the work folder.
+        """
         if self.kind != "bwrap":
             drop = _setpriv() if self.kind == "uid" else []
             caps = limits.prlimit() if self.kind != "bare" else []
@@ -73,6 +79,16 @@ class Plan:
                 cmd += ["--ro-bind", link, link]
         # the private /tmp first: binds listed after it stay visible even when the venv or the kit lives under /tmp
         cmd += ["--perms", "01777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
+        shown: set[Path] = set()
+        for src, dst in data:
+            inside = Path(dst)
+            if inside.parts[:2] != ("/", "tmp") or ".." in inside.parts:
+                raise ValueError(f"data folders are shown under /tmp only, got {dst!r}")
+            for parent in reversed(inside.parents[:-2]):
+                if parent not in shown:
+                    shown.add(parent)
+                    cmd += ["--perms", "01777", "--dir", str(parent)]
+            cmd += ["--ro-bind", str(src), str(inside)]
         made: set[str] = set()
         kit_dst = str(Path(_kit_location()))
         for p in [*self.ro_paths, kit_dst]:
@@ -153,14 +169,16 @@ def plan(probe_dir: Path, kit: Path) -> Plan:
             return _PLAN
     if as_root and shutil.which("setpriv") and shutil.which("prlimit"):
         fallback = Plan("uid", "")
-        if not _probe(fallback.command(test, probe_dir, kit, Limits(cpu_seconds=60), env)):
+        why = _probe(fallback.command(test, probe_dir, kit, Limits(cpu_seconds=60), env))
+        if not why:
             fallback.isolation = (f"NO SANDBOX ({reason}): uid {NOBODY} + memory/CPU/process limits; files "
                                   "readable by everyone stay readable")
             _PLAN = fallback
             return _PLAN
-        reason += f"; uid {NOBODY} cannot run {sys.executable}"
-    _PLAN = Plan("none", f"NO SANDBOX ({reason}): the grader's own uid + memory/CPU/process limits only"
-                 if shutil.which("prlimit") else f"NO SANDBOX ({reason}): no limits either")
+        reason += f"; uid {NOBODY} cannot run {sys.executable}: {why}"
+    who = "the grader's own uid (ROOT: submissions run as root)" if as_root else "the grader's own uid"
+    _PLAN = Plan("none", f"NO SANDBOX ({reason}): {who} + memory/CPU/process limits only"
+                 if shutil.which("prlimit") else f"NO SANDBOX ({reason}): {who}, no limits either")
     if not shutil.which("prlimit"):
         _PLAN.kind = "bare"
     return _PLAN
