@@ -34,6 +34,7 @@ from train_step import GPU_SETTINGS, data_times, print_rows, time_settings  # no
 from tsfmicro_lite.train.parallel import ParallelPlan  # noqa: E402
 from tsfmicro_lite.train.profiles import get_profile  # noqa: E402
 from tsfmicro_lite.train.reproduce import model_input_size, prepare_task, train_variant  # noqa: E402
+from tsfmicro_lite.utils.benchmark import benchmark_args  # noqa: E402
 
 GFLOP_FWD_BWD = 40.0      # per sample at 224 px, forward + backward (13.4 forward); see the module docstring
 # Dense peak TFLOP/s by precision (vendor datasheets, SXM parts; fp32 = non-tensor-core FP32).
@@ -60,7 +61,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cpu-smoke", action="store_true", help="every part on CPU at toy sizes (for tests)")
     ap.add_argument("--epochs", type=int, default=3, help="epochs per fold of the real run")
-    ap.add_argument("--min-time", type=float, default=10.0, help="seconds of timed steps per setting")
+    benchmark_args(ap, device=None, min_time=10.0, min_time_help="seconds of timed steps per setting", threads=None)
     ap.add_argument("--no-compile", action="store_true", help="skip the AMP + torch.compile row")
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
@@ -85,7 +86,7 @@ def main(argv=None) -> int:
     preset, batch = ("micro", 4) if smoke else ("paper", 32)
     step_args = argparse.Namespace(variant="late", preset=preset, classes=5, min_time=0.3 if smoke else args.min_time,
                                    cpu_bf16=True)
-    settings = {k: v for k, v in GPU_SETTINGS.items() if not (v[3] and (args.no_compile or smoke))}
+    settings = {k: v for k, v in GPU_SETTINGS.items() if not (v.compile and (args.no_compile or smoke))}
     rows = time_settings(settings, step_args, device, batch, rounds=1 if smoke else 3)
     print(f"\n2. train step, late / {preset} preset, batch {batch}:")
     print_rows(rows, None)

@@ -22,8 +22,7 @@ import torch.nn.functional as F
 
 from tsfmicro_lite.models import build_model, count_parameters, list_presets, list_variants
 from tsfmicro_lite.models.retention_cost import peak_memory_bytes
-from tsfmicro_lite.utils.benchmark import device_label, time_fn
-from tsfmicro_lite.utils.device import resolve_device
+from tsfmicro_lite.utils.benchmark import benchmark_args, benchmark_device, device_label, time_fn
 from tsfmicro_lite.utils.seed import seed_everything
 
 
@@ -66,15 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", default="paper", choices=list_presets())
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
     parser.add_argument("--variants", default=",".join(list_variants()),
                         help="comma-separated; add late:gate etc. for fusion ops")
-    parser.add_argument("--min-time", type=float, default=1.0, help="minimum seconds of timed repeats per row")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    benchmark_args(parser, device="auto", min_time=1.0)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    device = benchmark_device(args)
     names = [v for v in args.variants.split(",") if v]
     modes = [False, True] if device.type == "cuda" else [False]
     print(f"models benchmark: preset={args.preset}, batch {args.batch_size}, {device_label(device)}, "

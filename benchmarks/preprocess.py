@@ -21,7 +21,7 @@ import time
 from tsfmicro_lite.data import load_dataset
 from tsfmicro_lite.preprocess.pipeline import PrepConfig, prepare
 from tsfmicro_lite.synth import list_synth_profiles, make_synthme
-from tsfmicro_lite.utils.benchmark import time_fn
+from tsfmicro_lite.utils.benchmark import benchmark_args, time_fn
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--motion", default="diff", choices=["diff", "flow", "strain", "all"])
     parser.add_argument("--keep-candidates", action="store_true")
     parser.add_argument("--workers", type=int, default=2, help="worker threads (dlib and OpenCV release the GIL)")
+    benchmark_args(parser, device=None, min_time=1.0, min_time_help="minimum seconds of timed cached runs",
+                   threads=None)   # CPU only; --workers sets its parallelism
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -47,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         cold_s = time.perf_counter() - t0
         assert cold.report["cache"]["computed"] == len(df)
         cached = time_fn(lambda: prepare(df, config, cache_dir=cache, workers=args.workers), warmup=1,
-                         min_time_s=1.0, min_repeats=3)
+                         min_time_s=args.min_time, min_repeats=3)
         again = prepare(df, config, cache_dir=cache, workers=args.workers)
         assert again.report["cache"]["detector_runs"] == 0
     n = len(df)

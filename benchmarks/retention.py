@@ -24,8 +24,7 @@ from tsfmicro_lite.models.retention_cost import (
     measure_masa_stages,
     measure_retention_forms,
 )
-from tsfmicro_lite.utils.benchmark import device_label
-from tsfmicro_lite.utils.device import resolve_device
+from tsfmicro_lite.utils.benchmark import benchmark_args, benchmark_device, device_label
 from tsfmicro_lite.utils.io import atomic_write_text
 from tsfmicro_lite.utils.paths import repo_root
 
@@ -33,22 +32,20 @@ from tsfmicro_lite.utils.paths import repo_root
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="lengths 64 … 1024 and short timing loops")
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
     parser.add_argument("--max-length", type=int, default=None, help="longest length (default 16384, quick 1024)")
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--head-dim", type=int, default=32)
     parser.add_argument("--chunk-size", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads while measuring (default: torch's own; 1 is steadier when busy)")
-    parser.add_argument("--min-time", type=float, default=None,
-                        help="seconds of repeats per point (default 0.5, quick 0.1)")
+    benchmark_args(parser, device="auto", min_time=None, min_time_help="seconds of repeats per point (default 0.5, "
+                   "quick 0.1)", threads_help="torch CPU threads while measuring (default: torch's own; 1 is "
+                   "steadier when busy)")
     parser.add_argument("--skip-masa", action="store_true",
                         help="skip the MaSA section (kit vs official-style forward at the four RMT stage sizes)")
     parser.add_argument("--csv", default=None,
                         help="also write the table here (default build/benchmarks/retention.csv)")
     args = parser.parse_args(argv)
 
-    device = resolve_device(args.device)
+    device = benchmark_device(args)
     max_length = args.max_length or (1024 if args.quick else 16384)
     lengths = [64 * 2**i for i in range(20) if 64 * 2**i <= max_length]
     min_time = args.min_time if args.min_time is not None else (0.1 if args.quick else 0.5)

@@ -19,8 +19,7 @@ import sys
 import torch
 
 from tsfmicro_lite.models import build_model, list_presets
-from tsfmicro_lite.utils.benchmark import device_label, time_fn
-from tsfmicro_lite.utils.device import resolve_device
+from tsfmicro_lite.utils.benchmark import benchmark_args, benchmark_device, device_label, time_fn
 from tsfmicro_lite.utils.seed import seed_everything
 
 
@@ -61,13 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="tiny", choices=list_presets())
     parser.add_argument("--frames", default="4,8,16,32", help="comma-separated clip lengths K")
     parser.add_argument("--frame-tokens", default="grid", choices=["grid", "pooled"])
-    parser.add_argument("--device", default="cpu", help="auto | cpu | cuda")
-    parser.add_argument("--min-time", type=float, default=0.5, help="minimum seconds of timed repeats per cell")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    benchmark_args(parser, device="cpu", min_time=0.5, min_time_help="minimum seconds of timed repeats per cell")
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    device = benchmark_device(args)
     seed_everything(0)
     model = build_model("sequence", 5, preset=args.preset, frame_tokens=args.frame_tokens).to(device).eval()
     print(f"sequence streaming: preset={args.preset}, frame_tokens={args.frame_tokens}, batch 1, "

@@ -4,6 +4,7 @@ faithful fp32 eager path measured in the same run.
     python benchmarks/train_step.py                                  # late / paper preset (224 px), CPU batch 2
     python benchmarks/train_step.py --preset tiny --cpu-batch 8 --allocator compare
     python benchmarks/train_step.py --skip-cpu --gpu-batch 32        # on a GPU machine: fp32 vs AMP vs compile
+    python benchmarks/train_step.py --preset tiny --cpu-compile --buffers compare   # does compile pay on CPU?
 
 Step time = forward + cross-entropy + backward + AdamW on a fixed batch (``trainer.optimization_step``,
 the one the trainer runs). Settings (each a fresh model with the same seed, timed round-robin so machine
@@ -11,7 +12,15 @@ load hits them alike; the reported time is each setting's median over rounds):
 
 * ``fp32 eager``: the faithful path (official precision, default allocator in this process);
 * ``+channels_last``, ``+fused AdamW``, ``+both``: exact up to float rounding;
-* ``bf16 autocast`` (CPU: opt-in; GPU: ``AMP``), ``AMP + compile`` (GPU, ``--compile``).
+* ``bf16 autocast`` (CPU: opt-in; GPU: ``AMP``), ``AMP + compile`` (GPU, ``--compile``);
+* ``+compile`` (CPU, opt-in ``--cpu-compile``): ``torch.compile`` of the fp32 eager model, the same
+  numerics up to float rounding; its compile time (first steps minus the median step) is its own column,
+  never part of the step time;
+* ``--buffers off``: every row with the layers' precomputed decay masks and rotary tables switched off
+  (``use_tables = False``: built through the cache, the model before issue 13); ``--buffers compare``:
+  the fp32 eager (and ``+compile``) rows again without them, in the same run. A second compile in one
+  process reuses the first one's compiled kernels, so compare compile times across two processes
+  (``--buffers on`` / ``off``, each with a fresh ``TORCHINDUCTOR_CACHE_DIR``).
 
 Data time = building one batch: the per-sample ``DataLoader`` path (normalise + joint augmentation per
 clip, main process) against the device-side pipeline (``preprocess.batched``), on random uint8 crops.
@@ -30,6 +39,7 @@ import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -37,6 +47,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tsfmicro_lite.models import build_model, count_parameters  # noqa: E402
+from tsfmicro_lite.models.retention import set_precomputed_tables  # noqa: E402
 from tsfmicro_lite.preprocess.augment import JointAugment  # noqa: E402
 from tsfmicro_lite.preprocess.batched import device_batches  # noqa: E402
 from tsfmicro_lite.preprocess.dataset import MicroExpressionDataset  # noqa: E402
@@ -49,28 +60,58 @@ from tsfmicro_lite.train.trainer import (  # noqa: E402
     precision_name,
 )
 from tsfmicro_lite.utils.allocator import ALLOCATOR_ENV  # noqa: E402
-from tsfmicro_lite.utils.benchmark import device_label, time_fn  # noqa: E402
+from tsfmicro_lite.utils.benchmark import benchmark_args, device_label, time_fn  # noqa: E402
 
-CPU_SETTINGS = {   # name -> (amp, channels_last, fused AdamW, compile)
-    "fp32 eager": ("off", False, False, False),
-    "+channels_last": ("off", True, False, False),
-    "+fused AdamW": ("off", False, True, False),
-    "+both": ("off", True, True, False),
-    "bf16 autocast": ("bf16", True, True, False),
+
+class Setting(NamedTuple):
+    amp: str                 # "off" | "bf16" | "fp16"
+    channels_last: bool
+    fused: bool              # fused AdamW
+    compile: bool = False    # torch.compile of the model
+    tables: bool = True      # the layers' precomputed masks / rotary tables (buffers); False: the cache only
+
+
+BASELINE = "fp32 eager"      # the faithful path every ratio is against
+CPU_SETTINGS = {
+    BASELINE: Setting("off", False, False),
+    "+channels_last": Setting("off", True, False),
+    "+fused AdamW": Setting("off", False, True),
+    "+both": Setting("off", True, True),
+    "bf16 autocast": Setting("bf16", True, True),
+    "+compile": Setting("off", False, False, compile=True),                          # --cpu-compile
+    "fp32 eager, no buffers": Setting("off", False, False, tables=False),            # --buffers compare
+    "+compile, no buffers": Setting("off", False, False, compile=True, tables=False),
 }
 GPU_SETTINGS = {
-    "fp32 eager": ("off", False, False, False),
-    "+channels_last +fused": ("off", True, True, False),
-    "AMP (bf16)": ("bf16", True, True, False),
-    "AMP + compile": ("bf16", True, True, True),
+    BASELINE: Setting("off", False, False),
+    "+channels_last +fused": Setting("off", True, True),
+    "AMP (bf16)": Setting("bf16", True, True),
+    "AMP + compile": Setting("bf16", True, True, compile=True),
 }
+
+
+def cpu_settings(args) -> dict[str, Setting]:
+    """The CPU rows this run asks for: compile rows with ``--cpu-compile``; ``--buffers off`` switches the
+    precomputed tables off in every row, ``compare`` adds the no-buffer twins (bf16 is dropped later
+    unless ``--cpu-bf16``)."""
+    buffers = getattr(args, "buffers", "on")
+    out = {}
+    for name, s in CPU_SETTINGS.items():
+        if s.compile and not getattr(args, "cpu_compile", False):
+            continue
+        if not s.tables and buffers != "compare":
+            continue
+        out[name] = s._replace(tables=False) if buffers == "off" else s
+    return out
 
 
 def make_step(variant: str, preset: str, classes: int, batch: int, device: torch.device, amp: str,
-              channels_last: bool, fused: bool, compile_model: bool = False):
+              channels_last: bool, fused: bool, compile_model: bool = False, tables: bool = True):
     """One optimisation step on a fixed random batch, set up as the trainer sets it up."""
     torch.manual_seed(0)
     model = build_model(variant, classes, preset).to(device)
+    if not tables:
+        set_precomputed_tables(model, False)
     size = model.config.img_size
     cfg = TrainConfig(amp=amp, channels_last=channels_last, fused_adamw=fused, device=str(device))
     if channels_last:
@@ -94,15 +135,27 @@ def make_step(variant: str, preset: str, classes: int, batch: int, device: torch
 
 
 def time_settings(settings: dict, args, device: torch.device, batch: int, rounds: int) -> list[dict]:
-    """Each setting timed ``rounds`` times, round-robin; the median step time per setting."""
-    steps = {}
-    for name, (amp, cl, fused, comp) in settings.items():
+    """Each setting timed ``rounds`` times, round-robin; the median step time per setting.
+
+    ``setup_s``: building the model plus the warm-up steps (one; two with compile, whose first step
+    compiles the forward and the backward); ``compile_s`` (compile rows): the warm-up steps minus as
+    many median steps, i.e. the time compiling cost on top of running.
+    """
+    steps, warm = {}, {}
+    for name, setting in settings.items():
+        amp, cl, fused, comp, tables = Setting(*setting)
         if amp == "bf16" and device.type == "cpu" and not args.cpu_bf16:
             continue
         t0 = time.perf_counter()
         step, precision, size = make_step(args.variant, args.preset, args.classes, batch, device, amp, cl, fused,
-                                          comp)
-        step()   # warm-up (and, with compile, the compilation)
+                                          comp, tables)
+        t1 = time.perf_counter()
+        warmups = 2 if comp else 1
+        for _ in range(warmups):   # warm-up (and, with compile, the compilation)
+            step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        warm[name] = (time.perf_counter() - t1, warmups, comp)
         steps[name] = (step, precision, size, time.perf_counter() - t0)
     times: dict[str, list[float]] = {name: [] for name in steps}
     peaks: dict[str, float | None] = {}
@@ -115,10 +168,12 @@ def time_settings(settings: dict, args, device: torch.device, batch: int, rounds
             peaks[name] = t.peak_mem_mb
     rows = []
     for name, (step, precision, size, setup_s) in steps.items():
+        step_s = statistics.median(times[name])
+        warm_s, warmups, comp = warm[name]
         rows.append({"setting": name, "device": device_label(device), "precision": precision, "batch": batch,
-                     "size": size, "step_s": statistics.median(times[name]), "rounds": len(times[name]),
-                     "samples_s": batch / statistics.median(times[name]), "peak_mb": peaks[name],
-                     "setup_s": setup_s})
+                     "size": size, "step_s": step_s, "rounds": len(times[name]),
+                     "samples_s": batch / step_s, "peak_mb": peaks[name], "setup_s": setup_s,
+                     "compile_s": max(0.0, warm_s - warmups * step_s) if comp else None})
     return rows
 
 
@@ -158,16 +213,31 @@ def data_times(batch: int, size: int, device: torch.device, batches: int = 3) ->
     return out
 
 
+def baseline_row(rows: list[dict]) -> dict | None:
+    """The faithful fp32 eager row of this run (the first row if none has that name)."""
+    return next((r for r in rows if r["setting"] == BASELINE), rows[0] if rows else None)
+
+
 def print_rows(rows: list[dict], data: dict[str, float] | None) -> None:
-    base = rows[0]["step_s"] if rows else 1.0
+    base_row = baseline_row(rows)
+    base = base_row["step_s"] if base_row else 1.0
     print(f"{'setting':<24} {'device':<30} {'prec':<5} {'batch':>5} {'px':>4} {'step (s)':>9} {'samples/s':>10} "
-          f"{'vs fp32 eager':>13} {'peak MB':>8}")
+          f"{'vs fp32 eager':>13} {'peak MB':>8} {'compile (s)':>11}")
     for r in rows:
         peak = f"{r['peak_mb']:.0f}" if r["peak_mb"] is not None else "n/a"
+        comp = f"{r['compile_s']:.1f}" if r.get("compile_s") is not None else ""
         print(f"{r['setting']:<24} {r['device']:<30} {r['precision']:<5} {r['batch']:>5} {r['size']:>4} "
-              f"{r['step_s']:>9.3f} {r['samples_s']:>10.2f} {base / r['step_s']:>12.2f}x {peak:>8}")
+              f"{r['step_s']:>9.3f} {r['samples_s']:>10.2f} {base / r['step_s']:>12.2f}x {peak:>8} {comp:>11}")
+    for r in rows:
+        if r.get("compile_s") is not None and base > r["step_s"]:
+            steps = r["compile_s"] / (base - r["step_s"])
+            print(f"{r['setting']}: compiling pays for itself after ~{steps:.0f} steps ({r['compile_s']:.1f} s of "
+                  f"compile / {base - r['step_s']:.3f} s saved per step against fp32 eager)")
+        elif r.get("compile_s") is not None:
+            print(f"{r['setting']}: no faster than fp32 eager per step here, so its {r['compile_s']:.1f} s of "
+                  "compile never pay")
     if data:
-        step = rows[0]["step_s"] if rows else float("nan")
+        step = base if rows else float("nan")
         for name, seconds in data.items():
             print(f"data time per batch, {name:<36} {seconds * 1e3:8.1f} ms  "
                   f"({seconds / (seconds + step):.0%} of data + fp32 step)")
@@ -187,7 +257,7 @@ def _allocator_compare(argv: list[str]) -> None:
     base = None
     for label, rows in results.items():
         for r in rows:
-            base = base or r["step_s"]
+            base = base or r["step_s"]   # the first row: fp32 eager under the default malloc
             print(f"  {label:<38} {r['setting']:<16} step {r['step_s']:.3f} s  ({base / r['step_s']:.2f}x the default "
                   "malloc fp32 eager)")
 
@@ -200,13 +270,18 @@ def main(argv=None) -> int:
     ap.add_argument("--classes", type=int, default=5)
     ap.add_argument("--cpu-batch", type=int, default=2)
     ap.add_argument("--gpu-batch", type=int, default=32)
-    ap.add_argument("--min-time", type=float, default=6.0, help="seconds of timed steps per setting")
+    benchmark_args(ap, device=None, min_time=6.0, min_time_help="seconds of timed steps per setting",
+                   threads="list", threads_help="comma-separated CPU thread counts, e.g. 1,2: the fp32 eager row "
+                   "at each (default: torch's)")
     ap.add_argument("--rounds", type=int, default=3, help="round-robin passes over the settings")
     ap.add_argument("--cpu-bf16", action="store_true", help="add the opt-in bf16 autocast row on CPU")
+    ap.add_argument("--cpu-compile", action="store_true",
+                    help="CPU: add the +compile row (torch.compile of the fp32 eager model; compile time apart)")
+    ap.add_argument("--buffers", default="on", choices=["on", "off", "compare"],
+                    help="CPU: the precomputed mask/rotary buffers on (default) or off in every row, or compare: the "
+                    "fp32 eager (and +compile) rows both ways")
     ap.add_argument("--compile", action="store_true", help="GPU: add the AMP + torch.compile row")
     ap.add_argument("--skip-cpu", action="store_true")
-    ap.add_argument("--threads", default=None,
-                    help="comma-separated CPU thread counts, e.g. 1,2: the fp32 eager row at each (default: torch's)")
     ap.add_argument("--allocator", default="default", choices=["default", "tuned", "compare", "child"],
                     help="compare: the fp32 rows in two child processes, default malloc vs the kit's settings")
     ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
@@ -223,24 +298,24 @@ def main(argv=None) -> int:
     rows, data = [], None
     if not args.skip_cpu:
         cpu = torch.device("cpu")
-        settings = CPU_SETTINGS if args.allocator != "child" else {k: CPU_SETTINGS[k] for k in ("fp32 eager", "+both")}
+        is_child = args.allocator == "child"
+        settings = {k: CPU_SETTINGS[k] for k in (BASELINE, "+both")} if is_child else cpu_settings(args)
         if args.threads and args.allocator != "child":
             default_threads = torch.get_num_threads()
-            for n in [int(t) for t in args.threads.split(",")]:
+            for n in args.threads:
                 torch.set_num_threads(n)
-                for r in time_settings({"fp32 eager": CPU_SETTINGS["fp32 eager"]}, args, cpu, args.cpu_batch,
-                                       args.rounds):
+                for r in time_settings({BASELINE: CPU_SETTINGS[BASELINE]}, args, cpu, args.cpu_batch, args.rounds):
                     rows.append({**r, "setting": f"fp32 eager, {n} thread{'s' * (n > 1)}"})
             torch.set_num_threads(default_threads)
         rows += time_settings(settings, args, cpu, args.cpu_batch, args.rounds)
         if args.allocator != "child":
-            data = data_times(args.cpu_batch, rows[0]["size"], cpu)
+            data = data_times(args.cpu_batch, baseline_row(rows)["size"], cpu)
     if args.json:
         print(json.dumps(rows))
         return 0
     if torch.cuda.is_available():
         gpu = torch.device("cuda")
-        settings = {k: v for k, v in GPU_SETTINGS.items() if args.compile or not v[3]}
+        settings = {k: v for k, v in GPU_SETTINGS.items() if args.compile or not v.compile}
         gpu_rows = time_settings(settings, args, gpu, args.gpu_batch, args.rounds)
         print_rows(gpu_rows, data_times(args.gpu_batch, gpu_rows[0]["size"], gpu))
     else:
@@ -250,6 +325,9 @@ def main(argv=None) -> int:
           f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads; medians of {args.rounds} "
           "round-robin rounds")
     if rows:
+        if args.buffers == "off":
+            print("--buffers off: every CPU row builds its masks and rotary tables through the cache "
+                  "(the model before issue 13)")
         print_rows(rows, data)
     return 0
 

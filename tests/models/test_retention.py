@@ -92,6 +92,24 @@ def test_forms_continue_from_a_state():
         torch.testing.assert_close(rest, full[:, :, 9:], **F64)
 
 
+def test_forms_take_a_precomputed_mask():
+    """A layer's buffer as ``mask=``: the same numbers; chunkwise takes each chunk's top-left corner."""
+    q, k, v = _qkv(n=10)
+    g = [0.5, 0.9, 0.99]
+    mask = decay_mask(10, g, dtype=torch.float64)
+    ref, ref_state = retention_parallel(q, k, v, g)
+    out, state = retention_parallel(q, k, v, g, mask=mask)
+    assert torch.equal(out, ref) and torch.equal(state, ref_state)
+    out, state = retention_chunkwise(q, k, v, g, chunk_size=4, mask=mask)
+    plain, plain_state = retention_chunkwise(q, k, v, g, chunk_size=4)
+    assert torch.equal(out, plain) and torch.equal(state, plain_state)
+    torch.testing.assert_close(out, ref, **F64)
+    with pytest.raises(ValueError, match=r"mask must be \(heads, length, length\) = \(3, 10, 10\); got \(3, 9, 9\)"):
+        retention_parallel(q, k, v, g, mask=mask[:, :9, :9])
+    with pytest.raises(ValueError, match=r"shorter than a chunk \(4 tokens\)"):
+        retention_chunkwise(q, k, v, g, chunk_size=4, mask=mask[:, :3, :3])
+
+
 def test_parallel_matches_written_out_sum():
     q, k, v = _qkv(b=1, h=1, n=5)
     out, _ = retention_parallel(q, k, v, [0.6])

@@ -107,7 +107,8 @@ def make_fuse_op(config: ModelConfig) -> nn.Module:
     raise ValueError(f"fusion_op={op!r} is not one of ['add', 'concat', 'gate', 'cross_attention']")
 
 
-def _cl(x: torch.Tensor) -> torch.Tensor:
+def to_cl(x: torch.Tensor) -> torch.Tensor:
+    """A feature map in the channels-last layout the fusion works in (a view; ``sequence.py`` uses it too)."""
     return x.permute(0, 2, 3, 1)  # (B, C, g, g) -> (B, g, g, C)
 
 
@@ -160,7 +161,7 @@ class LateFusion(TSFModel):
 
     def forward_features(self, onset, motion):
         t = self.temporal(motion)                   # (B, g, g, C)
-        s = _cl(self.spatial(onset))                # (B, C, g, g) -> (B, g, g, C)
+        s = to_cl(self.spatial(onset))              # (B, C, g, g) -> (B, g, g, C)
         return {"temporal": t, "spatial": s, "fused": self.fuse(t, s)}
 
 
@@ -233,10 +234,10 @@ class S2TFusion(TSFModel):
     def forward_features(self, onset, motion):
         s = self.spatial(onset)                     # (B, C, g, g)
         up = self.upsample(s)                       # (B, C0, S/2, S/2)
-        x = self.temporal.stem(motion) + _cl(up)    # (B, S/2, S/2, C0)
+        x = self.temporal.stem(motion) + to_cl(up)  # (B, S/2, S/2, C0)
         for stage in self.temporal.stages:
             x = stage(x)
-        return {"spatial": _cl(s), "fused": x}
+        return {"spatial": to_cl(s), "fused": x}
 
 
 class TemporalOnly(TSFModel):
@@ -266,5 +267,5 @@ class SpatialOnly(TSFModel):
 
     def forward_features(self, onset, motion):
         frame = onset if self.config.spatial_input == "onset" else onset + motion  # apex = onset + (apex − onset)
-        s = _cl(self.spatial(frame))
+        s = to_cl(self.spatial(frame))
         return {"spatial": s, "fused": s}

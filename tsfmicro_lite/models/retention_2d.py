@@ -23,11 +23,15 @@ more, in every direction (no causality on an image). Two ways to apply it:
     γ^|Δc| along rows and then γ^|Δr| along columns, O(HW·d·e) memory); ``chunkwise`` is not
     defined for the full 2-D decay and raises.
 
-Masks and rotary tables are cached per (H, W, γ, device, dtype), never rebuilt per forward.
+Masks and rotary tables are cached per (H, W, γ, device, dtype), never rebuilt per forward; a
+``VisionRetention`` built with ``size=(H, W)`` (as the RMT stages are, at the configured input size)
+also holds them as non-persistent buffers, which ``torch.compile`` and CUDA graphs see as constants
+and ``.to(device)`` moves; another size builds its tables at run time (cached).
 """
 from __future__ import annotations
 
 import functools
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -36,8 +40,9 @@ from torch import nn
 from tsfmicro_lite.models.retention_forms import (
     DEFAULT_CHUNK_SIZE,
     GammaLike,
-    _gamma_tuple,
     check_head_split,
+    gamma_tuple,
+    precomputed,
     retention_chunkwise,
     retention_recurrent,
     rotary_tables,
@@ -79,7 +84,7 @@ def manhattan_decay_mask(height: int, width: int, gammas: GammaLike, *, log: boo
 
     Taught in notebooks/02_retention_from_scratch.ipynb, section "5. Images: the 2-D Manhattan decay".
     """
-    return _manhattan_cached(int(height), int(width), _gamma_tuple(gammas), log, str(torch.device(device)), dtype)
+    return _manhattan_cached(int(height), int(width), gamma_tuple(gammas), log, str(torch.device(device)), dtype)
 
 
 def axial_decay_mask(length: int, gammas: GammaLike, *, log: bool = False, device: torch.device | str = "cpu",
@@ -91,7 +96,7 @@ def axial_decay_mask(length: int, gammas: GammaLike, *, log: bool = False, devic
 
     Taught in notebooks/02_retention_from_scratch.ipynb, section "5. Images: the 2-D Manhattan decay".
     """
-    return _manhattan_cached(1, int(length), _gamma_tuple(gammas), log, str(torch.device(device)), dtype)
+    return _manhattan_cached(1, int(length), gamma_tuple(gammas), log, str(torch.device(device)), dtype)
 
 
 def decay_row_sums(length: int, gammas: GammaLike, *, device: torch.device | str = "cpu",
@@ -100,7 +105,7 @@ def decay_row_sums(length: int, gammas: GammaLike, *, device: torch.device | str
 
     = (1 − γ^(i+1))/(1 − γ) + (1 − γ^(length−i))/(1 − γ) − 1. The normaliser of 2-D retention.
     """
-    g = torch.tensor(_gamma_tuple(gammas), dtype=torch.float64)[:, None]
+    g = torch.tensor(gamma_tuple(gammas), dtype=torch.float64)[:, None]
     i = torch.arange(length, dtype=torch.float64)[None, :]
     sums = (1 - g ** (i + 1)) / (1 - g) + (1 - g ** (length - i)) / (1 - g) - 1
     return sums.to(device=device, dtype=dtype)
@@ -124,14 +129,17 @@ def masa_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, log_mask: 
 
 
 def bidirectional_retention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, gammas: GammaLike,
-                            mode: str = "parallel", chunk_size: int | None = None) -> torch.Tensor:
+                            mode: str = "parallel", chunk_size: int | None = None, *,
+                            mask: torch.Tensor | None = None) -> torch.Tensor:
     """Σ_j γ^|i−j| (q_i·k_j) v_j on (b, h, n, d) tensors, unnormalised, in any of the three forms.
 
     Recurrent/chunkwise: a causal scan over the sequence, a causal scan over the reversed sequence,
-    minus the diagonal (j = i), which both scans include.
+    minus the diagonal (j = i), which both scans include. ``mask`` (parallel only): the (h, n, n)
+    :func:`axial_decay_mask` when the caller holds it; by default built (cached).
     """
     if mode == "parallel":
-        mask = axial_decay_mask(q.shape[2], gammas, device=q.device, dtype=q.dtype)
+        if mask is None:
+            mask = axial_decay_mask(q.shape[2], gammas, device=q.device, dtype=q.dtype)
         return torch.einsum("bhnm,bhme->bhne", torch.einsum("bhnd,bhmd->bhnm", q, k) * mask, v)
     if mode == "recurrent":
         def form(a, b_, c):
@@ -163,37 +171,47 @@ def _bidirectional_scan(x: torch.Tensor, gamma: torch.Tensor, dim: int) -> torch
 
 
 def retention_2d(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, gammas: GammaLike, *, decomposed: bool,
-                 mode: str = "parallel", chunk_size: int | None = None) -> torch.Tensor:
+                 mode: str = "parallel", chunk_size: int | None = None,
+                 tables: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
     """Normalised 2-D retention on (b, h, H, W, d) tensors → (b, h, H, W, e).
 
-    See the module docstring for the normaliser and which forms exist.
+    See the module docstring for the normaliser and which forms exist. ``tables``: precomputed
+    tensors for this (H, W) when the caller holds them (``VisionRetention``'s buffers), any of
+    ``decay_norm_h`` (h, H) and ``decay_norm_w`` (h, W) (:func:`decay_row_sums`), ``decay``
+    (h, HW, HW) (:func:`manhattan_decay_mask`), ``decay_h`` / ``decay_w`` (:func:`axial_decay_mask`);
+    the rest are built (cached).
     """
     b, h, height, width, _ = q.shape
     e = v.shape[-1]
-    norm_h = decay_row_sums(height, gammas, device=q.device, dtype=q.dtype)   # (h, H)
-    norm_w = decay_row_sums(width, gammas, device=q.device, dtype=q.dtype)    # (h, W)
+    tables = tables or {}
+    norm_h = tables.get("decay_norm_h")
+    norm_w = tables.get("decay_norm_w")
+    norm_h = decay_row_sums(height, gammas, device=q.device, dtype=q.dtype) if norm_h is None else norm_h  # (h, H)
+    norm_w = decay_row_sums(width, gammas, device=q.device, dtype=q.dtype) if norm_w is None else norm_w   # (h, W)
     if decomposed:
         # rows: sequences along W, one per (b, r) → (b·H, h, W, ·)
         def rows(t):
             return t.permute(0, 2, 1, 3, 4).reshape(b * height, h, width, t.shape[-1])
-        y = bidirectional_retention(rows(q), rows(k), rows(v), gammas, mode, chunk_size)
+        y = bidirectional_retention(rows(q), rows(k), rows(v), gammas, mode, chunk_size, mask=tables.get("decay_w"))
         y = y / norm_w[None, :, :, None]
         y = y.reshape(b, height, h, width, e).permute(0, 3, 2, 1, 4).reshape(b * width, h, height, e)
 
         # columns: sequences along H, one per (b, c) → (b·W, h, H, ·); v is the row pass's output
         def cols(t):
             return t.permute(0, 3, 1, 2, 4).reshape(b * width, h, height, t.shape[-1])
-        z = bidirectional_retention(cols(q), cols(k), y, gammas, mode, chunk_size)
+        z = bidirectional_retention(cols(q), cols(k), y, gammas, mode, chunk_size, mask=tables.get("decay_h"))
         z = z / norm_h[None, :, :, None]
         return z.reshape(b, width, h, height, e).permute(0, 2, 3, 1, 4)
     norm = (norm_h[:, :, None] * norm_w[:, None, :])[None, :, :, :, None]    # (1, h, H, W, 1)
     if mode == "parallel":
-        mask = manhattan_decay_mask(height, width, gammas, device=q.device, dtype=q.dtype)  # (h, HW, HW)
+        mask = tables.get("decay")
+        if mask is None:
+            mask = manhattan_decay_mask(height, width, gammas, device=q.device, dtype=q.dtype)  # (h, HW, HW)
         qf, kf, vf = (t.flatten(2, 3) for t in (q, k, v))                     # (b, h, HW, ·) raster order
         out = torch.einsum("bhnm,bhme->bhne", torch.einsum("bhnd,bhmd->bhnm", qf, kf) * mask, vf)
         return out.reshape(b, h, height, width, e) / norm
     if mode == "recurrent":
-        gamma = torch.tensor(_gamma_tuple(gammas), dtype=q.dtype, device=q.device)[None, :, None, None, None, None]
+        gamma = torch.tensor(gamma_tuple(gammas), dtype=q.dtype, device=q.device)[None, :, None, None, None, None]
         states = torch.einsum("bhrcd,bhrce->bhrcde", k, v)                   # (b, h, H, W, d, e)
         states = _bidirectional_scan(states, gamma, dim=3)                    # along each row (W)
         states = _bidirectional_scan(states, gamma, dim=2)                    # along each column (H)
@@ -213,11 +231,19 @@ class VisionRetention(nn.Module):
     ``mixer="masa"`` is the official softmax variant (parallel form only); ``mixer="retention"`` is
     true retention with the normalisation described in the module docstring.
 
+    ``size=(H, W)`` (or one int for a square map): the map this layer will see at the configured
+    input size. Its tables (rotary ``rotary_sin`` / ``rotary_cos`` (H, W, head_dim); the decay
+    ``decay`` (h, HW, HW), or ``decay_h`` / ``decay_w`` when decomposed: log γ·distance for MaSA,
+    γ^distance for retention; retention's normalisers ``decay_norm_h`` / ``decay_norm_w``) are then
+    non-persistent buffers: not in the state dict, moved by ``.to()``, rebuilt exactly by
+    ``.double()`` / ``.half()``, seen by ``torch.compile``. A map of another size, or another dtype
+    (autocast), builds its tables through the cache, as does ``use_tables = False``.
+
     Taught in notebooks/02_retention_from_scratch.ipynb, section "6. MaSA (the official code) vs true retention".
     """
 
     def __init__(self, dim: int, num_heads: int, *, decomposed: bool, mixer: str = "masa",
-                 gamma_init: float = 2.0, heads_range: float = 4.0):
+                 gamma_init: float = 2.0, heads_range: float = 4.0, size: int | tuple[int, int] | None = None):
         super().__init__()
         check_head_split("VisionRetention", dim, num_heads)
         if mixer not in MIXERS:
@@ -235,11 +261,53 @@ class VisionRetention(nn.Module):
         self.register_buffer("gammas", rmt_gammas(num_heads, gamma_init, heads_range), persistent=False)
         # the values used by forward: Python floats, so .half()/.to(dtype) on the module cannot round them
         self.gamma_values = tuple(self.gammas.tolist())
+        self.size = (size, size) if isinstance(size, int) else (tuple(size) if size is not None else None)
+        self.use_tables = True   # False: ignore the buffers and build through the cache (benchmarks, tests)
+        if self.size is not None:
+            self._register_tables(torch.get_default_device(), torch.get_default_dtype())
 
     def extra_repr(self) -> str:
         g = ", ".join(f"{x:.4g}" for x in self.gamma_values)
+        size = f", size={self.size}" if self.size is not None else ""
         return (f"dim={self.dim}, num_heads={self.num_heads}, decomposed={self.decomposed}, mixer={self.mixer!r}, "
-                f"γ=({g})")
+                f"γ=({g}){size}")
+
+    def _table_builders(self) -> dict[str, Callable[..., torch.Tensor]]:
+        """Every table that depends only on the map size and γ: name → build(height, width, device=, dtype=)."""
+        g, hd, log = self.gamma_values, self.head_dim, self.mixer == "masa"
+        builders = {
+            "rotary_sin": lambda h, w, **kw: rotary_tables(h * w, hd, **kw)[0].view(h, w, hd),  # raster r·W + c
+            "rotary_cos": lambda h, w, **kw: rotary_tables(h * w, hd, **kw)[1].view(h, w, hd),
+        }
+        if self.decomposed:
+            builders["decay_h"] = lambda h, w, **kw: axial_decay_mask(h, g, log=log, **kw)        # (heads, H, H)
+            builders["decay_w"] = lambda h, w, **kw: axial_decay_mask(w, g, log=log, **kw)        # (heads, W, W)
+        else:
+            builders["decay"] = lambda h, w, **kw: manhattan_decay_mask(h, w, g, log=log, **kw)   # (heads, HW, HW)
+        if self.mixer == "retention":
+            builders["decay_norm_h"] = lambda h, w, **kw: decay_row_sums(h, g, **kw)              # (heads, H)
+            builders["decay_norm_w"] = lambda h, w, **kw: decay_row_sums(w, g, **kw)              # (heads, W)
+        return builders
+
+    def _register_tables(self, device: torch.device, dtype: torch.dtype) -> None:
+        # the cached tensors themselves: blocks of one stage share them (read-only, like the cache)
+        for name, build in self._table_builders().items():
+            self.register_buffer(name, build(*self.size, device=device, dtype=dtype), persistent=False)
+
+    def _apply(self, fn, recurse=True):
+        # .to() / .half() / .double(): rebuild the tables at the new device and dtype (a cast of float32
+        # values to float64 would not be the float64 tables)
+        super()._apply(fn, recurse)
+        if self.size is not None and self.rotary_sin.device.type != "meta":
+            self._register_tables(self.rotary_sin.device, self.rotary_sin.dtype)
+        return self
+
+    def table(self, name: str, height: int, width: int, like: torch.Tensor) -> torch.Tensor:
+        """The table ``name`` for an (height, width) map on ``like``'s device and dtype: the buffer at the
+        configured size, else built (cached). Names: see the class docstring."""
+        held = getattr(self, name) if self.use_tables and (height, width) == self.size else None
+        return precomputed(held, like, lambda: self._table_builders()[name](height, width, device=like.device,
+                                                                              dtype=like.dtype))
 
     def forward(self, x: torch.Tensor, mode: str = "parallel", chunk_size: int | None = None) -> torch.Tensor:
         self._check(x, mode, chunk_size)
@@ -267,8 +335,8 @@ class VisionRetention(nn.Module):
         nh, hd = self.num_heads, self.head_dim
         v = self.v_proj(x)
         lepe = self.lepe(v.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)            # depthwise conv on (B, C, H, W)
-        sin, cos = rotary_tables(height * width, hd, device=x.device, dtype=v.dtype)
-        sin, cos = sin.view(height, width, hd), cos.view(height, width, hd)   # raster index r·W + c
+        sin = self.table("rotary_sin", height, width, v)                      # (H, W, d): raster index r·W + c
+        cos = self.table("rotary_cos", height, width, v)
 
         def heads(t):                                                         # (B, H, W, C) → (B, h, H, W, d)
             return t.view(b, height, width, nh, hd).permute(0, 3, 1, 2, 4)
@@ -280,8 +348,13 @@ class VisionRetention(nn.Module):
             chunk_size: int | None = None) -> torch.Tensor:
         """The token mixing alone, (B, h, H, W, d) → (B, h, H, W, e): MaSA or normalised retention."""
         if self.mixer == "retention":
+            height, width = q.shape[2:4]
+            names = ["decay_norm_h", "decay_norm_w"]
+            if mode == "parallel":       # the other forms need no mask (the full recurrent one avoids it on purpose)
+                names += ["decay_h", "decay_w"] if self.decomposed else ["decay"]
+            tables = {name: self.table(name, height, width, q) for name in names}
             return retention_2d(q, k, v, self.gamma_values, decomposed=self.decomposed, mode=mode,
-                                chunk_size=chunk_size)
+                                chunk_size=chunk_size, tables=tables)
         return self._masa(q, k, v)
 
     @torch.no_grad()
@@ -305,11 +378,11 @@ class VisionRetention(nn.Module):
         b, nh, height, width, _ = q.shape
         fused = q.is_cuda if self.use_sdpa is None else self.use_sdpa
         if not self.decomposed:
-            mask = manhattan_decay_mask(height, width, self.gamma_values, log=True, device=q.device, dtype=q.dtype)
+            mask = self.table("decay", height, width, q)                          # (h, HW, HW): log γ·distance
             out = masa_attention(q.flatten(2, 3), k.flatten(2, 3), v.flatten(2, 3), mask, fused=fused)
             return out.view(b, nh, height, width, v.shape[-1])
-        mask_w = axial_decay_mask(width, self.gamma_values, log=True, device=q.device, dtype=q.dtype)   # (h, W, W)
-        mask_h = axial_decay_mask(height, self.gamma_values, log=True, device=q.device, dtype=q.dtype)  # (h, H, H)
+        mask_w = self.table("decay_w", height, width, q)                         # (h, W, W): log γ·|Δc|
+        mask_h = self.table("decay_h", height, width, q)                         # (h, H, H): log γ·|Δr|
         e = v.shape[-1]
 
         # 4-D (batch, heads, length, d) layouts, so the fused SDPA kernels apply (they take 4-D inputs only)

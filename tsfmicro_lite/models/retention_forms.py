@@ -23,6 +23,11 @@ them out makes the three forms equal in exact arithmetic, so the tests can deman
 **Lengths that are not a multiple of the chunk size:** the last chunk is simply shorter. Nothing
 is padded, so no padded token can leak into the state or the output.
 
+**Masks and rotary tables.** They depend on nothing learned, so they are built once: the functions
+below cache them per (length, γ, device, dtype), and the layers hold them as non-persistent buffers
+at their configured length (:func:`precomputed`), which ``torch.compile`` and CUDA graphs see as
+constants and ``.to(device)`` moves. Neither changes a value: a buffer holds the cached tensor.
+
 **Tolerances.** In float64 the forms agree to ~1e-12 relative; in float32 to ~1e-5 relative
 (the recurrent form accumulates rounding error over the sequence, as RetNet's authors note).
 
@@ -33,7 +38,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 
@@ -56,7 +61,8 @@ def retnet_gammas(num_heads: int) -> torch.Tensor:
     return 1.0 - 2.0 ** (-5.0 - torch.arange(num_heads, dtype=torch.float64))
 
 
-def _gamma_tuple(gammas: GammaLike) -> tuple[float, ...]:
+def gamma_tuple(gammas: GammaLike) -> tuple[float, ...]:
+    """The decay rates γ (a tensor or a sequence) as Python floats, each checked to lie in (0, 1)."""
     values = gammas.detach().reshape(-1).tolist() if isinstance(gammas, torch.Tensor) else [float(g) for g in gammas]
     bad = [g for g in values if not 0.0 < g < 1.0]
     if bad:
@@ -66,7 +72,7 @@ def _gamma_tuple(gammas: GammaLike) -> tuple[float, ...]:
 
 def _log_gammas(gammas: GammaLike, like: torch.Tensor) -> torch.Tensor:
     """log γ as a (h,) tensor on ``like``'s device and dtype."""
-    return torch.log(torch.tensor(_gamma_tuple(gammas), dtype=torch.float64)).to(like.device, like.dtype)
+    return torch.log(torch.tensor(gamma_tuple(gammas), dtype=torch.float64)).to(like.device, like.dtype)
 
 
 @functools.lru_cache(maxsize=64)
@@ -98,7 +104,7 @@ def decay_mask(length: int, gammas: GammaLike, *, device: torch.device | str = "
     """
     if length < 1:
         raise ValueError(f"decay_mask: length must be >= 1, got {length}")
-    gammas = _gamma_tuple(gammas)
+    gammas = gamma_tuple(gammas)
     key = (int(length), gammas, str(torch.device(device)), dtype)
     if len(gammas) * length * length * dtype.itemsize > MASK_CACHE_LIMIT_BYTES:
         return _decay_mask_cached.__wrapped__(*key)
@@ -125,6 +131,23 @@ def rotary_tables(length: int, head_dim: int, *, device: torch.device | str = "c
     return _rotary_cached(int(length), int(head_dim), str(torch.device(device)), dtype)
 
 
+def precomputed(table: torch.Tensor | None, like: torch.Tensor, build: Callable[[], torch.Tensor]) -> torch.Tensor:
+    """A layer's precomputed table (a non-persistent buffer) when it fits ``like``, else ``build()``.
+
+    Layers register their decay masks and rotary tables as buffers at the configured input size, so
+    ``torch.compile`` and CUDA graphs see constants (dynamo ignores ``functools.lru_cache`` and would
+    trace the builder into every graph) and ``.to(device)`` moves them. ``table=None`` (another size)
+    or another dtype (autocast) builds through the cache, bit for bit as before; while compiling, a
+    dtype mismatch casts the buffer instead, within float rounding (as compiled code already is).
+    """
+    if table is not None:
+        if table.dtype == like.dtype and table.device == like.device:
+            return table
+        if torch.compiler.is_compiling():
+            return table.to(device=like.device, dtype=like.dtype)
+    return build()
+
+
 def theta_shift(x: torch.Tensor, sin: torch.Tensor, cos: torch.Tensor) -> torch.Tensor:
     """Rotate interleaved (even, odd) channel pairs of ``x`` (..., n, d) by position-dependent angles.
 
@@ -148,7 +171,7 @@ def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, gammas: GammaL
     if q.dim() != 4 or k.shape != q.shape or v.dim() != 4 or v.shape[:3] != q.shape[:3]:
         raise ValueError(f"{where}: expected q, k of shape (batch, heads, length, d) and v of shape "
                          f"(batch, heads, length, e); got q {tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)}")
-    n_g = len(_gamma_tuple(gammas))
+    n_g = len(gamma_tuple(gammas))
     if n_g != q.shape[1]:
         raise ValueError(f"{where}: {n_g} gammas for {q.shape[1]} heads; give one decay per head")
 
@@ -159,17 +182,23 @@ def _powers(log_g: torch.Tensor, exponents: torch.Tensor) -> torch.Tensor:
 
 
 def retention_parallel(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, gammas: GammaLike,
-                       state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                       state: torch.Tensor | None = None, *,
+                       mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Parallel form: (q·kᵀ ⊙ D) v. Returns (output (b,h,n,e), final state (b,h,d,e)).
 
     ``state`` (from earlier tokens) adds γ^(n+1) q_n S; this is what lets the chunkwise form reuse
-    this function for each chunk.
+    this function for each chunk. ``mask``: the decay mask D (h, n, n) when the caller holds it (a
+    layer's buffer); by default :func:`decay_mask` (cached).
 
     Taught in notebooks/02_retention_from_scratch.ipynb, section "3. Three forms of the same computation".
     """
     _check_qkv(q, k, v, gammas, "retention_parallel")
     n = q.shape[2]
-    mask = decay_mask(n, gammas, device=q.device, dtype=q.dtype)               # (h, n, m)
+    if mask is None:
+        mask = decay_mask(n, gammas, device=q.device, dtype=q.dtype)           # (h, n, m)
+    elif mask.shape != (q.shape[1], n, n):
+        raise ValueError(f"retention_parallel: mask must be (heads, length, length) = {(q.shape[1], n, n)}; "
+                         f"got {tuple(mask.shape)}")
     scores = torch.einsum("bhnd,bhmd->bhnm", q, k) * mask
     out = torch.einsum("bhnm,bhme->bhne", scores, v)
     log_g = _log_gammas(gammas, q)
@@ -205,24 +234,30 @@ def retention_recurrent(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, gamma
 
 
 def retention_chunkwise(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, gammas: GammaLike,
-                        state: torch.Tensor | None = None, *,
-                        chunk_size: int = DEFAULT_CHUNK_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
+                        state: torch.Tensor | None = None, *, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                        mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Chunkwise form: parallel inside each chunk, the recurrent state across chunks.
 
     Same signature as the other two plus ``chunk_size`` (>= 1). A length that is not a multiple of
     ``chunk_size`` ends with one shorter chunk (no padding); ``chunk_size >= length`` is one chunk,
-    i.e. the parallel form.
+    i.e. the parallel form. ``mask``: a decay mask (h, L, L) with L >= the longest chunk, of which each
+    chunk takes its top-left corner (the mask depends only on n − m); by default built per chunk length.
 
     Taught in notebooks/02_retention_from_scratch.ipynb, section "3. Three forms of the same computation".
     """
     _check_qkv(q, k, v, gammas, "retention_chunkwise")
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"retention_chunkwise: chunk_size must be a positive int, got {chunk_size!r}")
+    if mask is not None and mask.shape[-1] < min(chunk_size, q.shape[2]):
+        raise ValueError(f"retention_chunkwise: mask {tuple(mask.shape)} is shorter than a chunk "
+                         f"({min(chunk_size, q.shape[2])} tokens)")
     outs = []
     for start in range(0, q.shape[2], chunk_size):
         sl = slice(start, start + chunk_size)
+        n = min(chunk_size, q.shape[2] - start)
         # intra-chunk: the parallel form; cross-chunk: the carried state (inside retention_parallel)
-        out, state = retention_parallel(q[:, :, sl], k[:, :, sl], v[:, :, sl], gammas, state)
+        out, state = retention_parallel(q[:, :, sl], k[:, :, sl], v[:, :, sl], gammas, state,
+                                        mask=None if mask is None else mask[:, :n, :n])
         outs.append(out)
     return torch.cat(outs, dim=2), state
 

@@ -72,12 +72,12 @@ class RetBlock(nn.Module):
     """
 
     def __init__(self, dim: int, num_heads: int, *, decomposed: bool, heads_range: float, gamma_init: float,
-                 mlp_ratio: float, drop_path: float, mixer: str) -> None:
+                 mlp_ratio: float, drop_path: float, mixer: str, size: int | None = None) -> None:
         super().__init__()
         self.cpe = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)  # conditional position encoding
         self.norm1 = nn.LayerNorm(dim, eps=1e-6)
         self.retention = VisionRetention(dim, num_heads, decomposed=decomposed, mixer=mixer,
-                                         gamma_init=gamma_init, heads_range=heads_range)
+                                         gamma_init=gamma_init, heads_range=heads_range, size=size)
         self.drop_path = DropPath(drop_path)
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         self.ffn = ConvFFN(dim, int(dim * mlp_ratio))
@@ -125,7 +125,9 @@ class RMT(nn.Module):
 
     ``with_stem=False`` builds the stages only (the ``early`` variant brings its own two stems).
     ``mode``/``chunk_size`` are passed to every retention layer (only ``mixer="retention"`` has
-    recurrent and chunkwise forms; MaSA is parallel only, as in the official code).
+    recurrent and chunkwise forms; MaSA is parallel only, as in the official code). Each block's
+    retention holds its decay masks and rotary tables as non-persistent buffers at the map size of
+    ``config.img_size`` (S/2 in stage 1, halved per stage); another input size builds them at run time.
 
     Taught in notebooks/03_temporal_branch.ipynb, section "3. Four stages, by hand".
     """
@@ -137,9 +139,10 @@ class RMT(nn.Module):
         rates = torch.linspace(0, c.drop_path_rate, sum(c.depths)).tolist()  # 0, .025, .05, .075, .1
         stages, k = [], 0
         for i, (dim, depth) in enumerate(zip(c.embed_dims, c.depths)):
+            side = c.img_size // 2 // 2**i                                   # 112, 56, 28, 14 at 224 px
             blocks = [RetBlock(dim, c.num_heads[i], decomposed=c.decomposed[i], heads_range=c.heads_ranges[i],
                                gamma_init=c.gamma_init, mlp_ratio=c.mlp_ratio, drop_path=rates[k + j],
-                               mixer=c.mixer) for j in range(depth)]
+                               mixer=c.mixer, size=side) for j in range(depth)]
             k += depth
             last = i == len(c.embed_dims) - 1
             stages.append(RMTStage(blocks, None if last else Downsample(dim, c.embed_dims[i + 1])))

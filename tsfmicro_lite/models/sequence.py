@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
-from .fusion import TSFModel, _cl, make_fuse_op
+from .fusion import TSFModel, make_fuse_op, to_cl
 from .layers import official_init
 from .retention import MultiScaleRetention, retention_recurrent, rotary_tables, theta_shift
 from .rmt import RMT
@@ -153,7 +153,7 @@ class SequenceFusion(TSFModel):
                          chunk_size: int | None = None) -> dict[str, torch.Tensor]:
         f = self.encode_frames(split_frames(motion, self.config.motion_channels))      # (B, K, h, w, d)
         mixed = self.temporal_mixer(self.tokens(f), mode=mode, chunk_size=chunk_size)  # (·, K, d)
-        return self.readout(f[:, -1], mixed[:, -1], _cl(self.spatial(onset)))
+        return self.readout(f[:, -1], mixed[:, -1], to_cl(self.spatial(onset)))
 
     def forward(self, onset: torch.Tensor, motion: torch.Tensor, mode: str = "parallel",
                 chunk_size: int | None = None) -> torch.Tensor:
@@ -163,7 +163,7 @@ class SequenceFusion(TSFModel):
     # -- streaming: one frame at a time --
     def start(self, onset: torch.Tensor) -> SequenceState:
         """The state before any frame: the onset's spatial map (computed once)."""
-        return SequenceState(spatial=_cl(self.spatial(onset)), memory=None, frames=0)
+        return SequenceState(spatial=to_cl(self.spatial(onset)), memory=None, frames=0)
 
     def step(self, state: SequenceState, frame_motion: torch.Tensor) -> tuple[torch.Tensor, SequenceState]:
         """Next frame's motion (frame − onset, (B, C, S, S)) → (logits (B, classes) for the clip so far, new state)."""
