@@ -24,8 +24,9 @@ load hits them alike; the reported time is each setting's median over rounds):
 
 Data time = building one batch: the per-sample ``DataLoader`` path (normalise + joint augmentation per
 clip, main process) against the device-side pipeline (``preprocess.batched``), on random uint8 crops.
-``--allocator compare`` re-runs the fp32 rows in two child processes, glibc's default malloc against
-``MALLOC_MMAP_MAX_=0`` / ``MALLOC_TRIM_THRESHOLD_`` (``utils.allocator``), because glibc reads them at start-up.
+``--allocator compare`` re-runs the fp32 rows (and, with ``--cpu-bf16``, the bf16 one) in two child processes,
+glibc's default malloc against ``MALLOC_MMAP_MAX_=0`` / ``MALLOC_TRIM_THRESHOLD_`` (``utils.allocator``),
+because glibc reads them at start-up.
 Absolute numbers depend on the machine and its load; the ratios are what the kit keeps or drops a flag by.
 """
 from __future__ import annotations
@@ -299,7 +300,8 @@ def main(argv=None) -> int:
     if not args.skip_cpu:
         cpu = torch.device("cpu")
         is_child = args.allocator == "child"
-        settings = {k: CPU_SETTINGS[k] for k in (BASELINE, "+both")} if is_child else cpu_settings(args)
+        child_rows = (BASELINE, "+both", *(("bf16 autocast",) if args.cpu_bf16 else ()))
+        settings = {k: CPU_SETTINGS[k] for k in child_rows} if is_child else cpu_settings(args)
         if args.threads and args.allocator != "child":
             default_threads = torch.get_num_threads()
             for n in args.threads:
