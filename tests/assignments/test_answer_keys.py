@@ -1,4 +1,5 @@
-"""instructor/answer_keys/: one key per course-notebook questionnaire, as many answers as questions, never shipped."""
+"""instructor/answer_keys/: one key per questionnaire (course notebooks and assignments), as many answers as
+questions, never shipped."""
 from __future__ import annotations
 
 import importlib.util
@@ -15,6 +16,7 @@ from tsfmicro_lite.utils.paths import repo_root
 ROOT = repo_root()
 KEYS = ROOT / "instructor" / "answer_keys"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+ASSIGNMENTS = sorted(B.solutions_dir().glob("A*.ipynb"))        # the solution notebooks; students get built copies
 HEADING = re.compile(r"^(#+)\s*(questionnaire|questions)\s*$", re.I)
 ITEM = re.compile(r"^(\d+)\.\s")
 
@@ -47,12 +49,20 @@ def answers(key: Path) -> list[int]:
     return [int(m.group(1)) for m in map(ITEM.match, key.read_text(encoding="utf-8").splitlines()) if m]
 
 
-WITH_QUESTIONS = [p for p in NOTEBOOKS if questions(p)]
+WITH_QUESTIONS = [p for p in [*NOTEBOOKS, *ASSIGNMENTS] if questions(p)]
 
 
 def test_the_course_notebooks_have_questionnaires():
-    assert len(NOTEBOOKS) >= 8 and len(WITH_QUESTIONS) == len(NOTEBOOKS), \
+    assert len(NOTEBOOKS) >= 8 and all(p in WITH_QUESTIONS for p in NOTEBOOKS), \
         [p.name for p in NOTEBOOKS if p not in WITH_QUESTIONS]
+
+
+def test_the_assignments_end_with_a_questionnaire_their_student_copies_ask_too():
+    assert len(ASSIGNMENTS) >= 4 and all(p in WITH_QUESTIONS for p in ASSIGNMENTS), \
+        [p.name for p in ASSIGNMENTS if p not in WITH_QUESTIONS]
+    for solution in ASSIGNMENTS:
+        student = B.assignments_dir() / solution.name
+        assert questions(student) == questions(solution), f"{student.name}: stale? run `tsfmicro assignments build`"
 
 
 @pytest.mark.parametrize("notebook", WITH_QUESTIONS, ids=lambda p: p.stem)
@@ -68,7 +78,7 @@ def test_every_questionnaire_has_a_key_with_one_answer_per_question(notebook: Pa
 
 
 def test_no_key_without_a_notebook():
-    stems = {p.stem for p in NOTEBOOKS}
+    stems = {p.stem for p in [*NOTEBOOKS, *ASSIGNMENTS]}
     orphans = [k.name for k in KEYS.glob("*.md") if k.stem not in stems]
     assert not orphans, f"answer keys for notebooks that do not exist: {orphans}"
 
@@ -95,10 +105,13 @@ def test_keys_are_not_installed_with_the_package():
 def test_keys_are_not_in_the_student_release_nor_the_student_folders(tmp_path: Path):
     written = B.release(tmp_path / "handout")
     handout = "".join(p.read_text(encoding="utf-8") for p in written)
+    built = [r.student for r in B.build(dst=tmp_path / "built")]        # `tsfmicro assignments build --dst`
+    assert {p.name for p in built} == {p.name for p in ASSIGNMENTS}
     student_files = [*(ROOT / "notebooks").rglob("*.md"), *(ROOT / "notebooks").rglob("*.ipynb")]
-    assert not [p for p in student_files if "answer_key" in str(p)]
+    assert not [p for p in [*student_files, *written, *built] if "answer_key" in str(p)]
+    students = handout + "".join(p.read_text(encoding="utf-8") for p in [*student_files, *built])
     for line in _key_lines():
-        assert line not in handout, f"an answer-key line is in the student release: {line!r}"
+        assert line not in students, f"an answer-key line is in what students receive: {line!r}"
 
 
 def test_keys_are_not_staged_for_the_course_website(tmp_path: Path):

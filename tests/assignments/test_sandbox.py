@@ -1,4 +1,5 @@
-"""The sandbox's command line: what a submission can see does not depend on where the kit is installed."""
+"""The sandbox's command line (what a submission can see does not depend on where the kit is installed); root
+without a sandbox is refused unless allowed."""
 from __future__ import annotations
 
 import os
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tsfmicro_lite.assignments.sandbox import Limits, Plan
+from tsfmicro_lite.assignments.sandbox import Limits, Plan, RootRefused, admit
 
 
 def test_private_tmp_is_mounted_before_the_read_only_binds(tmp_path):
@@ -53,3 +54,42 @@ def test_uid_fallback_command_drops_to_65534_with_the_limits(tmp_path):
     assert rows["Max address space"][0] == str(limits.memory_bytes) and rows["Max cpu time"][0] == "77", rows
     assert rows["Max processes"][0] == str(limits.processes) and rows["Max core file size"][0] == "0", rows
     assert rows["Max file size"][0] == str(limits.file_bytes), rows
+
+
+ROOT_NONE = Plan("none", "NO SANDBOX (bwrap not found (install Debian's bubblewrap); uid 65534 cannot run "
+                 "/root/venv/bin/python: Permission denied): ROOT, refused unless allowed (--allow-root): "
+                 "submissions would run as root + memory/CPU/process limits only", as_root=True,
+                 reason="bwrap not found (install Debian's bubblewrap); uid 65534 cannot run /root/venv/bin/python: "
+                        "Permission denied")
+
+
+def test_root_without_a_sandbox_is_refused_in_one_line_naming_why_and_the_fixes():
+    with pytest.raises(RootRefused) as err:
+        admit(ROOT_NONE)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith("refusing to grade as root without a sandbox (bwrap not found")
+    for fix in ("install bubblewrap", "where uid 65534 can read them (not under /root)", "--allow-root",
+                "allow_root=True"):
+        assert fix in message, (fix, message)
+    bare = Plan("bare", "", as_root=True, reason="disabled by $TSFMICRO_NO_SANDBOX")
+    with pytest.raises(RootRefused, match=r"Fix: unset \$TSFMICRO_NO_SANDBOX;"):
+        admit(bare)
+    with pytest.raises(RootRefused, match="install util-linux"):
+        admit(Plan("none", "", as_root=True, reason="setpriv/prlimit (util-linux) not found"))
+
+
+def test_allow_root_keeps_the_plan_and_the_isolation_line_records_the_opt_in():
+    allowed = admit(ROOT_NONE, allow_root=True)
+    assert allowed.kind == "none" and allowed is not ROOT_NONE and "refused" in ROOT_NONE.isolation  # cache untouched
+    assert allowed.isolation == (f"NO SANDBOX ({ROOT_NONE.reason}): ROOT, opted in with --allow-root: submissions run "
+                                 "as root + memory/CPU/process limits only"), allowed.isolation
+    bare = admit(Plan("bare", "", as_root=True, reason="x"), allow_root=True)
+    assert bare.isolation == ("NO SANDBOX (x): ROOT, opted in with --allow-root: submissions run as root, "
+                              "no limits either"), bare.isolation
+
+
+@pytest.mark.parametrize("plan", [Plan("bwrap", "bwrap sandbox", as_root=True), Plan("uid", "uid 65534", reason="x"),
+                                  Plan("none", "the grader's own uid", as_root=False, reason="x")],
+                         ids=["bwrap-as-root", "uid-65534", "not-root"])
+def test_plans_that_do_not_run_submissions_as_root_pass_unchanged(plan):
+    assert admit(plan) is plan and admit(plan, allow_root=True) is plan

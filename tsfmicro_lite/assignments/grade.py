@@ -33,7 +33,9 @@ CPU limit) regenerating them. The checks' inputs stay fresh: a new seed per exer
 
 Limits: where bwrap cannot run, the ``isolation`` column says so and the fallback (a separate uid,
 limits) cannot hide files readable by everyone, nor the kit's sources; where uid 65534 cannot run the
-interpreter either, submissions run as the grader's own uid (the warning says ROOT when that is root).
+interpreter either, submissions run as the grader's own uid. When that uid is root, grading is refused
+(:class:`.sandbox.RootRefused`, one line naming why and the fixes) unless ``allow_root=True``
+(``--allow-root``), and then the ``isolation`` column records the opt-in.
 A student can still copy the kit's public code into the notebook: the README says to write
 course-specific variants.
 """
@@ -69,7 +71,7 @@ from .checks.core import SANDBOX_ENV, Abort, CheckResult, Mismatch
 from .kernel_side import DONE, READY, serve_source
 from .protocol import MAX_REPLY_BYTES, decode, loads, reply_name, request_name
 from .redact import redacted_kit
-from .sandbox import NOBODY, Limits, Plan, plan
+from .sandbox import NOBODY, Limits, Plan, admit, plan
 from .scan import scan_notebook, summarise
 
 # reported by the sandbox (what the submission's process wrote: its replies, its cells' errors)
@@ -353,8 +355,12 @@ class _Context:
 
 
 def grade_notebook(path: Path, assignment: Assignment, student: str, *, timeout: float = 300.0,
-                   cell_timeout: float = 60.0, context: _Context | None = None) -> SubmissionGrade:
-    """Run one (already staged) submission in its sandbox and judge its outputs from outside."""
+                   cell_timeout: float = 60.0, context: _Context | None = None,
+                   allow_root: bool = False) -> SubmissionGrade:
+    """Run one (already staged) submission in its sandbox and judge its outputs from outside.
+
+    ``allow_root``: run it as root where no sandbox and no uid 65534 can (else :class:`.sandbox.RootRefused`).
+    """
     raw = Path(path).read_bytes()
     try:
         nbformat.reads(raw.decode("utf-8"), as_version=4)
@@ -363,7 +369,14 @@ def grade_notebook(path: Path, assignment: Assignment, student: str, *, timeout:
                                _zero(assignment, "the notebook could not be read."),
                                sha256=hashlib.sha256(raw).hexdigest())
     own = context is None
-    ctx = context or _context(Path(tempfile.mkdtemp(prefix="tsfmicro-grading-")), {assignment.id}, timeout)
+    ctx = context
+    if ctx is None:
+        staging = Path(tempfile.mkdtemp(prefix="tsfmicro-grading-"))
+        try:
+            ctx = _context(staging, {assignment.id}, timeout, allow_root=allow_root)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     try:
         return _grade(path, assignment, student, timeout, cell_timeout, ctx)
     finally:
@@ -372,10 +385,14 @@ def grade_notebook(path: Path, assignment: Assignment, student: str, *, timeout:
 
 
 def isolation_plan() -> Plan:
-    """How this machine would isolate submissions (builds a throw-away redacted kit to probe with)."""
+    """How this machine would isolate submissions (builds a throw-away redacted kit to probe with).
+
+    A probe, so never refused: a root plan without a sandbox comes back as it is (its ``isolation`` says
+    it is refused unless allowed); grading with it raises :class:`.sandbox.RootRefused`.
+    """
     staging = Path(tempfile.mkdtemp(prefix="tsfmicro-probe-"))
     try:
-        return _context(staging, {ASSIGNMENTS[0].id}, 60, with_data=False).plan
+        return _context(staging, {ASSIGNMENTS[0].id}, 60, with_data=False, allow_root=None).plan
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -472,7 +489,9 @@ def _grade(path: Path, assignment: Assignment, student: str, timeout: float, cel
                            ctx.plan.isolation, flags, sha, reported)
 
 
-def _context(staging: Path, assignments: set[str], timeout: float, with_data: bool = True) -> _Context:
+def _context(staging: Path, assignments: set[str], timeout: float, with_data: bool = True,
+             allow_root: bool | None = False) -> _Context:
+    """Kits, plan and data of one grading run; ``allow_root=None`` probes only (no refusal, see :func:`admit`)."""
     os.chmod(staging, 0o711)
     (staging / "work").mkdir()
     os.chmod(staging / "work", 0o711)
@@ -484,6 +503,8 @@ def _context(staging: Path, assignments: set[str], timeout: float, with_data: bo
     probe = Path(tempfile.mkdtemp(prefix="probe-", dir=staging / "work"))
     sandbox_plan = plan(probe, kits[sorted(assignments)[0]])
     shutil.rmtree(probe, ignore_errors=True)
+    if allow_root is not None:
+        sandbox_plan = admit(sandbox_plan, allow_root)       # before the data: a refused run generates nothing
     return _Context(staging, sandbox_plan, kits, Limits(cpu_seconds=int(timeout) + 30),
                     _shared_data(staging, assignments) if with_data else {})
 
@@ -513,8 +534,12 @@ def _shared_data(staging: Path, assignments: set[str]) -> dict[str, list[tuple[P
 
 # ------------------------------------------------------------------------------ a folder
 def grade_folder(root: Path, out_dir: Path, *, assignment: str | None = None, timeout: float = 300.0,
-                 cell_timeout: float = 60.0, workers: int = 1) -> list[SubmissionGrade]:
-    """Grade every submission under ``root``; write ``out_dir/grades.csv`` and ``out_dir/feedback/``."""
+                 cell_timeout: float = 60.0, workers: int = 1, allow_root: bool = False) -> list[SubmissionGrade]:
+    """Grade every submission under ``root``; write ``out_dir/grades.csv`` and ``out_dir/feedback/``.
+
+    A root grader with no sandbox and no uid 65534 raises :class:`.sandbox.RootRefused` before anything runs
+    or is written, unless ``allow_root`` (then the ``isolation`` column says so).
+    """
     subs = find_submissions(Path(root), assignment)
     staging = Path(tempfile.mkdtemp(prefix="tsfmicro-grading-"))
     try:
@@ -524,7 +549,7 @@ def grade_folder(root: Path, out_dir: Path, *, assignment: str | None = None, ti
             copy = staging / "subs" / f"{i:04d}.ipynb"
             shutil.copyfile(entry[2], copy)
             staged.append((entry, copy))
-        ctx = _context(staging, {e[1].id for e in subs if e[1] is not None}, timeout) if any(
+        ctx = _context(staging, {e[1].id for e in subs if e[1] is not None}, timeout, allow_root=allow_root) if any(
             e[1] is not None for e in subs) else None
 
         def one(item: tuple) -> SubmissionGrade:

@@ -12,7 +12,9 @@ when the grader stops it.
 
 Where bwrap cannot start (not installed, no namespaces allowed) :func:`plan` falls back to a
 separate uid with the same limits, or limits only, and says so in one line (the ``isolation``
-column of ``grades.csv``).
+column of ``grades.csv``). Limits only *as root* means student code running as root: :func:`admit`
+refuses that plan (:class:`RootRefused`, one line naming why and the fixes) unless the instructor
+opts in (``allow_root``, ``--allow-root``), and then the ``isolation`` line says so.
 """
 from __future__ import annotations
 
@@ -20,11 +22,11 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["Limits", "Plan", "plan", "NOBODY"]
+__all__ = ["Limits", "Plan", "RootRefused", "admit", "plan", "NOBODY"]
 
 NOBODY = 65534
 SYSTEM_DIRS = ("/usr", "/etc", "/opt")
@@ -52,6 +54,7 @@ class Plan:
     isolation: str                       # one line for the CSV and the console
     as_root: bool = False
     ro_paths: list[str] = field(default_factory=list)
+    reason: str = ""                     # why there is no bwrap sandbox ("" for bwrap)
 
     def command(self, argv: list[str], work: Path, kit: Path, limits: Limits, env: dict[str, str],
                 requests: Path | None = None, data: Sequence[tuple[Path, str]] = ()) -> list[str]:
@@ -173,12 +176,42 @@ def plan(probe_dir: Path, kit: Path) -> Plan:
         if not why:
             fallback.isolation = (f"NO SANDBOX ({reason}): uid {NOBODY} + memory/CPU/process limits; files "
                                   "readable by everyone stay readable")
+            fallback.reason = reason
             _PLAN = fallback
             return _PLAN
         reason += f"; uid {NOBODY} cannot run {sys.executable}: {why}"
-    who = "the grader's own uid (ROOT: submissions run as root)" if as_root else "the grader's own uid"
-    _PLAN = Plan("none", f"NO SANDBOX ({reason}): {who} + memory/CPU/process limits only"
-                 if shutil.which("prlimit") else f"NO SANDBOX ({reason}): {who}, no limits either")
-    if not shutil.which("prlimit"):
-        _PLAN.kind = "bare"
+    kind = "none" if shutil.which("prlimit") else "bare"
+    who = ("ROOT, refused unless allowed (--allow-root): submissions would run as root" if as_root
+           else "the grader's own uid")
+    _PLAN = Plan(kind, f"NO SANDBOX ({reason}): {who}{_LIMITS_NOTE[kind]}", as_root, reason=reason)
     return _PLAN
+
+
+_LIMITS_NOTE = {"none": " + memory/CPU/process limits only", "bare": ", no limits either"}
+
+
+class RootRefused(RuntimeError):
+    """A root grader with no sandbox and no uid to drop to: student code would run as root."""
+
+
+def admit(p: Plan, allow_root: bool = False) -> Plan:
+    """The plan to grade with: ``p`` itself, unless it runs submissions as root.
+
+    Root with limits only (kind ``none`` or ``bare`` as root) raises :class:`RootRefused`, one line naming why
+    and the fixes; with ``allow_root`` it is kept, as a copy whose ``isolation`` records the opt-in.
+    """
+    if p.kind not in _LIMITS_NOTE or not p.as_root:
+        return p
+    if not allow_root:
+        if p.reason.startswith("disabled by"):
+            sandbox = "unset $TSFMICRO_NO_SANDBOX"
+        elif "util-linux" in p.reason:
+            sandbox = "install util-linux (setpriv, prlimit)"
+        else:
+            sandbox = "install bubblewrap (Debian's bubblewrap) and let it create namespaces"
+        raise RootRefused(f"refusing to grade as root without a sandbox ({p.reason}): submissions would run as "
+                          f"root. Fix: {sandbox}; or put the kit, its virtual environment and its Python where uid "
+                          f"{NOBODY} can read them (not under /root); or pass --allow-root (Python: "
+                          "allow_root=True) to run them as root anyway.")
+    return replace(p, isolation=f"NO SANDBOX ({p.reason}): ROOT, opted in with --allow-root: submissions run as "
+                                f"root{_LIMITS_NOTE[p.kind]}")
