@@ -8,6 +8,8 @@ What it trains (all on SynthME quick, SYNTHETIC data, CPU, torch's default threa
 - the quick profile's LOSO run of every variant (``micro`` preset, both protocols), as notebooks 06/07
   run it: ``train_variant`` → a run folder in ``build/checkpoint-runs/`` (re-running resumes it), of which
   ``run.json`` and every fold's result ship, and for ``late`` the first fold's weights (a few MB in all);
+- the same for the ``sequence`` variant (notebook 05 §7 compares it with ``late`` and ``temporal_only``),
+  with the first two folds' weights (notebook 05 streams those folds' clips through them);
 - notebook 05's ``late`` model at the larger ``tiny`` preset (its quick profile: 8 epochs of
   ``quick_fit`` on one subject split).
 
@@ -42,15 +44,19 @@ from tsfmicro_lite.utils.seed import seed_everything
 COMMAND = "python tools/make_checkpoints.py"
 RUNS = Path(__file__).resolve().parents[1] / "build" / "checkpoint-runs"   # the full run folders (not shipped)
 # Notebook 05's quick profile (notebooks/05_fusion_variants.ipynb, cell nb05-02): keep the two in step.
-# The variants of the paper's Fig. 1 (notebook 07's table); others (e.g. ``sequence``) train when asked for.
+# The variants of the paper's Fig. 1 (notebook 07's table), and ``sequence`` (notebook 05 §7); others train.
 FIG1 = ("late", "early", "t2s", "s2t", "temporal_only", "spatial_only")
+LOSO_VARIANTS = (*FIG1, "sequence")
+# Which fold weights ship per variant (none for the rest): late's first fold (notebook 06, the retrain test),
+# sequence's first two folds (notebook 05 §7 streams their held-out clips frame by frame).
+WEIGHTS = {"late": LOSO_WEIGHTS, "sequence": ("checkpoints/fold_00.pt", "checkpoints/fold_01.pt")}
 NB05 = dict(preset="tiny", epochs=8, batch_size=8, lr=2e-3, weight_decay=0.05, seed=0)
 
 
 def loso_checkpoints(names: set[str] | None) -> None:
     profile = get_profile("quick")
     data = prepare_task("synthme", None, 3, size=model_input_size(profile), profile=profile)
-    for variant in FIG1:
+    for variant in LOSO_VARIANTS:
         name = loso_checkpoint_name("synthme", 3, variant, profile)
         if names and name not in names:
             continue
@@ -58,7 +64,7 @@ def loso_checkpoints(names: set[str] | None) -> None:
         result = train_variant(data, variant, dataset="synthme", classes=3, profile=profile,
                                protocols=("honest", "paper"), out_dir=folder, device="cpu", verbose=False)
         entry = ship_loso_run(folder, name, command=f"{COMMAND} --only {name}",
-                              weights=LOSO_WEIGHTS if variant == "late" else ())
+                              weights=WEIGHTS.get(variant, ()))
         print(f"{name}: {len(entry['files'])} files\n{result.summary()}", flush=True)
 
 

@@ -1,7 +1,7 @@
 """The ``sequence`` variant: multi-scale retention over the K frames of a clip, then the late fusion and head.
 
 The paper's temporal branch is called a RetNet but sees one image, apex − onset. Here retention runs
-where its name promises, across time (notebook 05, section "8. Retention over the frames of a clip"):
+where its name promises, across time (notebook 05, section "7. Retention over the frames of a clip"):
 
 1. **per frame, shared weights**: frame_k − onset (k = 0..K−1, frame 0 = the onset itself, so its
    motion is 0) goes through the RMT temporal branch's stem and first ``frame_stages`` stages
@@ -55,7 +55,7 @@ class FrameRetention(nn.Module):
     ``forward`` is :class:`MultiScaleRetention` in any of its three forms; ``step`` is its recurrent
     form for one new token at position ``position`` given the state of the earlier ones.
 
-    Taught in notebooks/05_fusion_variants.ipynb, section "8. Retention over the frames of a clip".
+    Taught in notebooks/05_fusion_variants.ipynb, section "7. Retention over the frames of a clip".
     """
 
     def __init__(self, dim: int, num_heads: int) -> None:
@@ -99,7 +99,7 @@ class SequenceFusion(TSFModel):
     ``model(onset, motion)``: onset (B, 3, S, S); motion = frame_k − onset for the K frames,
     (B, K, C, S, S) (or channel-stacked (B, K·C, S, S)); a plain (B, C, S, S) motion is one frame.
 
-    Taught in notebooks/05_fusion_variants.ipynb, section "8. Retention over the frames of a clip".
+    Taught in notebooks/05_fusion_variants.ipynb, section "7. Retention over the frames of a clip".
     """
 
     takes_frames = True  # the data code gives it (B, K, C, S, S) frame − onset stacks (train/reproduce.py)

@@ -11,7 +11,7 @@ K of them by position in that list (0 = the onset, always first, so that frame �
 A clip shorter than K frames repeats frames (positions are rounded, never invented). ``prepare`` with
 ``PrepConfig(frames=K, frame_sampler=...)`` warps the K frames with the same similarity transform as
 the onset and apex (one transform per clip, estimated on the onset) and caches them with the clip
-(notebook 05, section "8. Retention over the frames of a clip").
+(notebook 05, section "7. Retention over the frames of a clip").
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def _spaced(lo: float, hi: float, n: int) -> list[float]:
 def sample_positions(n_frames: int, apex: int, k: int, method: str = "uniform") -> list[int]:
     """K positions in 0..n_frames−1 (0 = onset, n_frames−1 = offset, ``apex`` = the apex's position), ascending.
 
-    Taught in notebooks/05_fusion_variants.ipynb, section "8. Retention over the frames of a clip".
+    Taught in notebooks/05_fusion_variants.ipynb, section "7. Retention over the frames of a clip".
     """
     check_sampler(k, method)
     if n_frames < 1:
@@ -76,7 +76,7 @@ def sample_frames(row: dict, k: int, method: str = "uniform") -> tuple[list[str]
 
     Without ``frame_paths`` (a table made by hand) the clip is its onset and apex frames only.
 
-    Taught in notebooks/05_fusion_variants.ipynb, section "8. Retention over the frames of a clip".
+    Taught in notebooks/05_fusion_variants.ipynb, section "7. Retention over the frames of a clip".
     """
     paths = [str(p) for p in row.get("frame_paths") or []]
     if not paths:

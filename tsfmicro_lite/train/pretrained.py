@@ -143,6 +143,12 @@ def _loso_request(data: PreparedLosoData, variant: str, dataset: str, classes: i
             **data.data_path()}
 
 
+def _as_trained(data: PreparedLosoData, variant: str, preset: str) -> PreparedLosoData:
+    """The data as ``train_variant`` trains ``variant`` on it: K frames per clip for the ``sequence`` variant."""
+    probe = build_model(variant, data.num_classes, preset, img_size=int(data.size or data.prepared.size))
+    return data.with_frames(probe.config.num_frames) if getattr(probe, "takes_frames", False) else data
+
+
 def match_loso(data: PreparedLosoData, variant: str, *, dataset: str = "synthme", classes: int = 3,
                profile: str | TrainProfile = "quick", protocols: Sequence[str] = ("honest", "paper"),
                preset: str | None = None, max_folds: int | None = None, root: str | Path | None = None,
@@ -156,6 +162,7 @@ def match_loso(data: PreparedLosoData, variant: str, *, dataset: str = "synthme"
         return CheckpointMatch(name, None, ["none of that name ships with the kit" if root == checkpoints_dir()
                                             else f"no checkpoint of that name in {root}"])
     match = CheckpointMatch(name, root / name)
+    data = _as_trained(data, variant, preset or prof.model_preset)
     _common_checks(match, entry, data_fingerprint(data))
     wanted = _loso_request(data, variant, dataset, classes, prof, protocols, preset, max_folds,
                            {k: v for k, v in train_overrides.items() if v is not None})

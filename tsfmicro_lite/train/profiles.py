@@ -30,7 +30,7 @@ __all__ = ["TrainProfile", "PROFILES", "get_profile", "list_profiles", "official
 class TrainProfile:
     """A named training recipe: model preset, SynthME size (``synth_profile``), hyper-parameters, fold cap.
 
-    Taught in notebooks/07_reproduce_paper.ipynb, section "6 · The full profile (GPU)".
+    Taught in notebooks/07_reproduce_paper.ipynb, section "7 · The full profile (GPU)".
     """
     name: str
     model_preset: str
@@ -103,7 +103,7 @@ def official_train_config(dataset: str, classes: int, variant: str | None = None
     epochs are those of the script that trains ``variant`` (:func:`official_epochs`: 174 only for ``late``
     on CASME II 5-class, 199 otherwise). ``variant=None`` (the old two-argument call) is the main ``late`` model.
 
-    Taught in notebooks/07_reproduce_paper.ipynb, section "6 · The full profile (GPU)".
+    Taught in notebooks/07_reproduce_paper.ipynb, section "7 · The full profile (GPU)".
     """
     task = get_spec(dataset).task(classes)
     cfg = TrainConfig(epochs=official_epochs(dataset, classes, variant), batch_size=32, lr=8e-4,
