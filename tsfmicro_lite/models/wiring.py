@@ -9,6 +9,7 @@ and keeps only the nodes a diagram needs: inputs, modules and the additions wher
 from __future__ import annotations
 
 import operator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -156,6 +157,14 @@ def model_cost(model: TSFModel, batch_size: int = 1) -> dict[str, float]:
     c = model.config
     onset = torch.randn(batch_size, c.onset_channels, c.img_size, c.img_size)
     motion = torch.randn(batch_size, c.motion_channels, c.img_size, c.img_size)
+    with _written_out(model), FlopCounterMode(display=False) as counter:
+        model(onset, motion)
+    return {"params": count_parameters(model), "gflops_fwd": counter.get_total_flops() / batch_size / 1e9}
+
+
+@contextmanager
+def _written_out(model: nn.Module):
+    """Eval mode, no grad, and the written-out attention paths (which ``FlopCounterMode`` sees); restored after."""
     switches = [(m, name, getattr(m, name)) for m in model.modules() for name in ("fused", "use_sdpa")
                 if isinstance(getattr(m, name, None), bool)]
     was_training = model.training
@@ -163,10 +172,39 @@ def model_cost(model: TSFModel, batch_size: int = 1) -> dict[str, float]:
     try:
         for m, name, _ in switches:
             setattr(m, name, False)
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(onset, motion)
+        with torch.no_grad():
+            yield model
     finally:
         for m, name, value in switches:
             setattr(m, name, value)
         model.train(was_training)
-    return {"params": count_parameters(model), "gflops_fwd": counter.get_total_flops() / batch_size / 1e9}
+
+
+def rmt_part_cost(rmt: nn.Module, x: torch.Tensor) -> dict[str, float]:
+    """Forward GFLOPs per sample of each part of an RMT branch on input ``x`` (B, C, S, S), counted like
+    :func:`model_cost`: ``"stem"``, ``"stage i blocks"`` and ``"downsample i"`` (stages 1-3), in execution order.
+
+    Used in notebooks/03_temporal_branch.ipynb, section "4. The parameter budget" (where the compute sits).
+    """
+    cost: dict[str, float] = {}
+
+    def count(name, fn, h):
+        with FlopCounterMode(display=False) as counter:
+            out = fn(h)
+        cost[name] = counter.get_total_flops() / x.shape[0] / 1e9
+        return out
+
+    def run_blocks(blocks):
+        def fn(h):
+            for block in blocks:
+                h = block(h)
+            return h
+        return fn
+
+    with _written_out(rmt):
+        h = count("stem", rmt.stem, x)
+        for i, stage in enumerate(rmt.stages, start=1):
+            h = count(f"stage {i} blocks", run_blocks(stage.blocks), h)
+            if not isinstance(stage.downsample, nn.Identity):
+                h = count(f"downsample {i}", stage.downsample, h)
+    return cost

@@ -80,6 +80,56 @@ def channel_energy(fmap: torch.Tensor) -> np.ndarray:
     return fmap.detach().float().norm(dim=-1).cpu().numpy()
 
 
+def top_share(values: torch.Tensor, fraction: float = 0.1) -> float:
+    """Share of ``values.abs().sum()`` carried by the ``fraction`` of entries with the largest magnitude.
+
+    ``fraction`` itself for a perfectly spread-out input, close to 1 for a few sharp patches.
+    Used in notebooks/03_temporal_branch.ipynb, section "1. The input: apex − onset".
+    """
+    v = values.detach().float().abs().flatten().sort(descending=True).values
+    return float(v[: max(1, int(fraction * v.numel()))].sum() / v.sum().clamp_min(1e-12))
+
+
+def map_motion_summary(maps: Mapping[str, torch.Tensor], motion: torch.Tensor, index: int = 0):
+    """Per map: how its channel energy follows the input motion, and how much sits on the grid's border.
+
+    ``maps`` are channels-last batched maps (as :func:`plot_feature_maps` draws them), ``motion`` the (C, S, S)
+    input. Returns a pandas DataFrame, one row per map: ``corr_motion``, the Pearson correlation of the map's
+    channel energy with |motion| (summed over channels, average-pooled to the map's grid), and ``border_ratio``,
+    the mean energy of the outermost ring of tokens over the mean energy of the interior (> 1: the border is
+    louder than the face), and ``border_z``, the same difference in units of the interior's spatial standard
+    deviation (how far the border stands out from the variation inside the face).
+    Used in notebooks/03_temporal_branch.ipynb, section "3. Four stages, by hand".
+    """
+    import pandas as pd  # lazy: pandas is only needed for this table, not for the figures of this module
+
+    target = motion.detach().float().abs().sum(0)[None, None]
+    rows = {}
+    for name, fmap in maps.items():
+        energy = channel_energy(fmap[index])
+        h, w = energy.shape
+        pooled = torch.nn.functional.adaptive_avg_pool2d(target, (h, w))[0, 0].cpu().numpy()
+        ring = np.ones((h, w), bool)
+        ring[1:-1, 1:-1] = False
+        inner = energy[~ring]
+        rows[name] = {"corr_motion": float(np.corrcoef(energy.ravel(), pooled.ravel())[0, 1]),
+                      "border_ratio": float(energy[ring].mean() / inner.mean()),
+                      "border_z": float((energy[ring].mean() - inner.mean()) / (inner.std() or 1.0))}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def map_motion_text(summary) -> str:
+    """One line that reads a :func:`map_motion_summary` table: the range of ``corr_motion`` and of the border's
+    standing out, with the maps they come from, so the notebook's words follow this run's numbers.
+    Used in notebooks/03_temporal_branch.ipynb, section "3. Four stages, by hand".
+    """
+    corr, z, ratio = summary["corr_motion"], summary["border_z"].abs(), summary["border_ratio"]
+    return (f"energy vs |motion|: r from {corr.min():+.2f} ({corr.idxmin()}) to {corr.max():+.2f} ({corr.idxmax()}); "
+            f"the border ring's mean energy is within {100 * (ratio - 1).abs().max():.0f} % of the interior's, "
+            f"yet {z.max():.1f} interior standard deviations away from it in {z.idxmax()} "
+            f"(least: {z.min():.1f} in {z.idxmin()})")
+
+
 def plot_feature_maps(maps: Mapping[str, torch.Tensor], n_channels: int = 4, index: int = 0,
                       cmap: str = "magma") -> plt.Figure:
     """One row per map (channels last, batched): its channel energy and its first ``n_channels`` channels.
