@@ -1,9 +1,12 @@
 """Fake dataset trees in the real releases' layouts, shared by the tests of tests/data (imported as ``.fakes``).
 
-CASME II (raw ``<root>/sub01/EP02_01f/img10.jpg`` or ``<root>/Cropped/sub01/EP02_01f/reg_img10.jpg``), SAMM
-(``<root>/006/006_1_2/006_05560.jpg``, title rows above the header) and CAS(ME)^3 part A
-(``<root>/spNO.1/a/100.jpg``, one clip's frames in ``color/``), each with its sheet's real column names and
-tiny grey JPEG frames.
+CASME II (raw ``<root>/sub01/EP02_01f/img10.jpg`` or ``<root>/Cropped/sub01/EP02_01f/reg_img10.jpg``; as
+released, ``<root>/CASME2_RAW_selected/...`` and ``<root>/Cropped-updated/Cropped/...``), SAMM
+(``<root>/006/006_1_2/006_05560.jpg``, title rows above the header), CAS(ME)^3 part A (``<root>/spNO.1/a/100.jpg``,
+one clip's frames in ``color/``; as released, ``part_A/annotation/<sheet>`` beside
+``part_A/data/part_A_split/part_A/spNO.1/a/{color,depth}/``) and SMIC-HS (``SMIC_all_cropped/HS/s1/micro/
+negative/s1_ne_01/reg_image064503.bmp``, no sheet), each with its sheet's real column names and tiny grey
+frames (JPEG, or BMP for SMIC).
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import openpyxl
 from tsfmicro_lite.data.mappings import normalise_subject
 
 JPEG = cv2.imencode(".jpg", np.full((8, 8, 3), 127, np.uint8))[1].tobytes()
+BMP = cv2.imencode(".bmp", np.full((8, 8, 3), 127, np.uint8))[1].tobytes()
 
 CASME2_HEADER = ["Subject", "Filename", None, "OnsetFrame ", "ApexFrame", "OffsetFrame", None,
                  "Action Units", "Estimated Emotion"]
@@ -26,13 +30,15 @@ CASME3_HEADER = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Object
 
 
 def write_frames(folder: Path, names: list[str]) -> None:
+    """Decodable frames, JPEG or BMP by each name's suffix (any case)."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
-        (folder / name).write_bytes(JPEG)
+        (folder / name).write_bytes(BMP if name.lower().endswith(".bmp") else JPEG)
 
 
-def write_sheet(path: Path, rows: list[list]) -> Path:
-    """An annotation sheet as .xlsx (one worksheet) or, by the suffix, .csv; ``None`` cells are empty."""
+def write_sheet(path: Path, rows: list[list], merges: tuple[str, ...] = (), title: str | None = None) -> Path:
+    """An annotation sheet as .xlsx (one worksheet, named ``title``, with the cell ranges ``merges`` merged as Excel
+    does: the value stays in the top-left cell) or, by the suffix, .csv; ``None`` cells are empty."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".csv":
         with path.open("w", newline="") as fh:
@@ -41,6 +47,10 @@ def write_sheet(path: Path, rows: list[list]) -> Path:
         book = openpyxl.Workbook()
         for r in rows:
             book.active.append(r)
+        for cells in merges:
+            book.active.merge_cells(cells)
+        if title:
+            book.active.title = title
         book.save(path)
     return path
 
@@ -59,8 +69,13 @@ CASME2_ROWS = [
 
 
 def make_casme2(root: Path, rows=CASME2_ROWS, cropped: bool = False,
-                sheet_name: str = "CASME2-coding-20190701.xlsx", landmarks: bool = False) -> Path:
-    """A CASME II tree (raw, or ``cropped``: ``Cropped/`` and ``reg_img``) and its sheet ``sheet_name``."""
+                sheet_name: str = "CASME2-coding-20190701.xlsx", landmarks: bool = False,
+                base: str | None = None) -> Path:
+    """A CASME II tree (raw, or ``cropped``: ``Cropped/`` and ``reg_img``) and its sheet ``sheet_name``.
+
+    ``base``: the frames folder under ``root`` as the releases unzip (``"CASME2_RAW_selected"``,
+    ``"Cropped-updated/Cropped"``; ``reg_img`` names when it holds "crop"), instead of ``Cropped/`` or ``root``.
+    """
     sheet = [CASME2_HEADER] + [[s, c, "x", on, ap, off, None, au, emo]
                                for s, c, on, ap, off, au, emo, _ in rows]
     write_sheet(root / sheet_name, sheet)
@@ -68,9 +83,9 @@ def make_casme2(root: Path, rows=CASME2_ROWS, cropped: bool = False,
         if frames is None:
             continue
         subject = normalise_subject("casme2", s)
-        base = root / "Cropped" if cropped else root
-        prefix = "reg_img" if cropped else "img"
-        write_frames(base / subject / clip, [f"{prefix}{n}.jpg" for n in frames])
+        folder = root / base if base else root / "Cropped" if cropped else root
+        prefix = "reg_img" if cropped or "crop" in (base or "").lower() else "img"
+        write_frames(folder / subject / clip, [f"{prefix}{n}.jpg" for n in frames])
         if landmarks:
             lm = root / "landmarks" / subject / f"{clip}.npy"
             lm.parent.mkdir(parents=True, exist_ok=True)
@@ -106,13 +121,40 @@ def make_samm(root: Path, padded: bool, sheet_name: str = "SAMM_Micro_FACS_Codes
 CASME3_EMOTIONS = ["anger", "disgust", "fear", "happy", "sad", "surprise", "others"]
 
 
-def make_casme3(root: Path, sheet_name: str = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx") -> Path:
-    """A CAS(ME)^3 part A tree (spNO.1, spNO.2, spNO.138; the first clip under ``color/``) and its sheet."""
+def make_casme3(root: Path, sheet_name: str = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx",
+                release: bool = False) -> Path:
+    """A CAS(ME)^3 part A tree (spNO.1, spNO.2, spNO.138; the first clip under ``color/``) and its sheet.
+
+    ``release``: ``root`` is the release's ``part_A`` folder: the sheet (worksheet ``label``) in
+    ``annotation/``, every clip's frames in ``data/part_A_split/part_A/<subject>/<clip>/color/`` beside
+    ``depth/`` (PNG depth maps, not read).
+    """
     rows = []
+    frames_root = root / "data" / "part_A_split" / "part_A" if release else root
     for i, emotion in enumerate(CASME3_EMOTIONS):
         subject, clip = f"spNO.{[1, 2, 138][i % 3]}", "abc"[i % 3] + str(i)
         rows.append([subject, clip, 100 + i, 103 + i, 106 + i, "4+7", "negative", emotion])
-        folder = root / subject / clip / ("color" if i == 0 else "")
+        folder = frames_root / subject / clip / ("color" if i == 0 or release else "")
         write_frames(folder, [f"{n}.jpg" for n in range(100 + i, 107 + i)])
-    write_sheet(root / sheet_name, [CASME3_HEADER] + rows)
+        if release:
+            write_frames(folder.parent / "depth", [f"{n}.png" for n in range(100 + i, 107 + i)])
+    sheet = root / "annotation" / sheet_name if release else root / sheet_name
+    write_sheet(sheet, [CASME3_HEADER] + rows, title="label" if release else None)
+    return root
+
+
+# ----------------------------------------------------------------------------------- SMIC-HS
+SMIC_CLIPS = [(1, "negative", "s1_ne_01", 64503), (1, "positive", "s1_po_01", 70010),
+              (2, "surprise", "s2_sur_01", 5100), (3, "negative", "s3_ne_01", 9900), (3, "positive", "s3_po_01", 12000)]
+
+
+def make_smic_hs(root: Path, cropped: bool = True, clips=SMIC_CLIPS) -> Path:
+    """SMIC-HS as ``SMIC_all_cropped`` (``reg_image<N>.bmp``) or ``SMIC_all_raw`` (``image<N>.bmp``): ``root`` is that
+    folder, holding ``HS/`` (``s<N>/micro/<emotion>/<clip>/``, 7 frames each, plus ``non_micro/``) and ``NIR/``."""
+    prefix = "reg_image" if cropped else "image"
+    for s, emotion, clip, first in clips:
+        write_frames(root / "HS" / f"s{s}" / "micro" / emotion / clip,
+                     [f"{prefix}{n:06d}.bmp" for n in range(first, first + 7)])
+        write_frames(root / "HS" / f"s{s}" / "non_micro" / f"s{s}_no_01", [f"{prefix}000001.bmp"])
+    write_frames(root / "NIR" / "s1" / "micro" / "positive" / "s1_po_01", [f"{prefix}000001.bmp"])  # not read
     return root

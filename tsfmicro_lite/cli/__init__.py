@@ -9,6 +9,8 @@ their names from ``choices.py``, and each command imports the kit only when it r
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from .. import __version__, doctor
 from . import assignments, data, models, prepare, train
@@ -35,5 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:  # `tsfmicro data check ... | head`: the reader left; no traceback, as other tools
+        if sys.stdout is sys.__stdout__ and sys.__stdout__ is not None:  # the process's own stdout (not a capture)
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), sys.stdout.fileno())  # Python's flush at exit would raise again
+        return 141  # 128 + SIGPIPE, what a shell reports for such a pipe
 

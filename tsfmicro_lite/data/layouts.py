@@ -29,7 +29,11 @@ from .spec import DatasetSpec
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 LAYOUTS = ("auto", "cropped", "raw")
 _FRAME_STEM = re.compile(r"^(.*?)(\d+)$")
-_SKIP_DIRS = {"landmarks", "__pycache__"}
+_SKIP_DIRS = {"landmarks", "__pycache__", "__macosx"}  # compared lower-cased; __MACOSX: a zip's AppleDouble tree
+#: How deep under ``root`` the subject folders are looked for (CAS(ME)^3 part A: ``data/part_A_split/part_A``),
+#: and how many folders at most are listed on the way (folders only, never a clip's frames).
+MAX_BASE_DEPTH = 4
+MAX_BASE_FOLDERS = 2000
 #: OS junk that is never a frame (compared lower-cased); dot-files (AppleDouble ``._*``, ``.DS_Store``) too.
 JUNK_NAMES = {"thumbs.db", "desktop.ini", "ehthumbs.db", "icon\r"}
 IGNORED_DOTFILES = "dot-files (macOS AppleDouble '._*' sidecars, .DS_Store, ...)"
@@ -59,37 +63,87 @@ def _dir_names(path: Path) -> dict[str, str]:
         return {}
 
 
+def _crop_below(root: Path, path: Path) -> bool:
+    """Whether a folder between ``root`` (excluded) and ``path`` (included) has "crop" in its name."""
+    try:
+        parts = Path(path).relative_to(root).parts
+    except ValueError:
+        parts = Path(path).parts
+    return any("crop" in part.lower() for part in parts)
+
+
+def copy_kinds(root: Path, folders: list[Path]) -> list[str]:
+    """``"cropped"`` or ``"raw"`` for each candidate frames folder under ``root``.
+
+    A folder whose path below ``root`` has a folder named ``*crop*`` is a cropped copy (CASME II
+    ``Cropped-updated/Cropped/``, SAMM ``SAMM_CROP/``). When no candidate has one, ``root``'s own name decides for
+    all (``SMIC_all_cropped/`` holding ``HS/``; a ``Cropped/`` folder passed as root); with one, ``root``'s name
+    does not count (a root named ``casme2_cropped_and_raw`` holding ``Cropped/`` and raw subject folders).
+    """
+    below = [_crop_below(root, f) for f in folders]
+    if any(below):
+        return ["cropped" if b else "raw" for b in below]
+    kind = "cropped" if "crop" in Path(root).name.lower() else "raw"
+    return [kind] * len(folders)
+
+
+def _base_candidates(root: Path, subject_names: set[str], listed: dict[Path, dict[str, str]]) -> list[Path]:
+    """``root`` and its folders down to ``MAX_BASE_DEPTH`` levels, breadth first, by path in each level.
+
+    Subject folders (names in ``subject_names``), dot-folders and ``_SKIP_DIRS`` are not entered: the search
+    lists folders only, never a clip's frames, and stops after ``MAX_BASE_FOLDERS`` folders.
+    """
+    found, frontier = [root], [root]
+    for _ in range(MAX_BASE_DEPTH):
+        deeper: list[Path] = []
+        for folder in frontier:
+            listed[folder] = listed.get(folder) or _dir_names(folder)
+            deeper += sorted((folder / n for n in listed[folder].values()
+                              if not n.startswith(".") and n.lower() not in _SKIP_DIRS
+                              and n.lower() not in subject_names), key=str)
+        deeper = deeper[:max(0, MAX_BASE_FOLDERS - len(found))]
+        if not deeper:
+            break
+        found += deeper
+        frontier = deeper
+    return found
+
+
 def find_frames_base(root: Path, spec: DatasetSpec, subjects: list[str], layout: str = "auto") -> FramesBase:
     """Pick the folder under ``root`` that holds most of the sheet's subject folders.
 
-    Candidates: ``root``'s sub-folders whose name contains "crop" (cropped copies), ``root`` itself
-    and its other sub-folders (raw copies). ``layout`` restricts the kind. ``auto`` takes the
-    candidate with most subjects and, on a tie, the cropped copy (a partial ``Cropped/`` copy
-    does not hide a complete raw one).
+    Candidates: ``root`` and its folders down to ``MAX_BASE_DEPTH`` levels (the releases nest their frames:
+    CASME II ``Cropped-updated/Cropped/``, CAS(ME)^3 ``data/part_A_split/part_A/``); a candidate is a cropped
+    copy when its path below ``root`` has a folder named ``*crop*`` (or, when none has, ``root``'s own name does;
+    :func:`copy_kinds`), a raw copy otherwise. ``layout`` restricts the kind. ``auto`` takes the candidate with
+    most subjects and, on a tie, a cropped copy, then the shallowest (a partial ``Cropped/`` copy does not
+    hide a complete raw one).
     """
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
-    children = sorted((root / n for n in _dir_names(root).values()
-                       if n.lower() not in _SKIP_DIRS and not n.startswith(".")), key=str)
-    candidates = [FramesBase(c, "cropped") for c in children if "crop" in c.name.lower()]
-    candidates += [FramesBase(root, "raw")]
-    candidates += [FramesBase(c, "raw") for c in children if "crop" not in c.name.lower()]
     wanted = [tuple(n.lower() for n in subject_folder_names(spec, s)) for s in sorted(set(subjects))]
+    listed: dict[Path, dict[str, str]] = {}
+    folders = _base_candidates(root, {n for options in wanted for n in options}, listed)
+    bases = [FramesBase(f, kind) for f, kind in zip(folders, copy_kinds(root, folders))]
+    candidates = [b for b in bases if b.kind == "cropped"] + [b for b in bases if b.kind == "raw"]
 
     def score(base: FramesBase) -> int:
-        names = _dir_names(base.path)
+        names = listed.get(base.path)
+        names = _dir_names(base.path) if names is None else names
         return sum(any(n in names for n in options) for options in wanted)
 
     scored = [(score(c), c) for c in candidates if layout in ("auto", c.kind)]
     best = max((s for s, _ in scored), default=0)
-    if best > 0:  # most subjects wins; on a tie the first candidate, i.e. a cropped copy
+    if best > 0:  # most subjects wins; on a tie the first candidate, i.e. a cropped copy, the shallowest
         return next(c for s, c in scored if s == best)
-    looked = ", ".join(str(c.path) for _, c in scored) or str(root)
+    shown = [str(c.path) for _, c in scored[:8]]
+    looked = (", ".join(shown) + (f" and {len(scored) - 8} more folders below it" if len(scored) > 8 else "")
+              if scored else f"{root} (no folder of the {layout!r} kind: none named *crop*)")
     example = ", ".join(subject_folder_names(spec, sorted(set(subjects))[0])) if subjects else "?"
     raise DatasetError(
-        f"no subject folders ({example}, ...) found in {looked} (layout={layout!r}). Expected "
-        f"frames like {spec.example_frames}. Fix: pass root= the folder that holds the subject "
-        f"folders or their Cropped/ parent.")
+        f"no subject folders ({example}, ...) found in {looked} (layout={layout!r}; searched {MAX_BASE_DEPTH} "
+        f"folder levels below root). Expected frames like {spec.example_frames}. Fix: pass root= the folder "
+        f"that holds the subject folders or a folder above them (e.g. their Cropped/ parent).")
 
 
 class DiskIndex:

@@ -372,17 +372,28 @@ def _process_dataset_clip(job: dict) -> dict:
 def check_dataset_crops(df) -> None:
     """Raise ``DatasetError`` unless every clip of ``df`` comes from a cropped copy (``faces="dataset"``).
 
-    The load report says which copy was read (``layout``); without one, each clip folder must lie under a
-    folder whose name contains "crop" (``data.layouts.in_cropped_copy``).
+    The load report says which copy was read (``layout``; the MEGC2019 composite's report, one per member in
+    ``members``); without one, each clip folder must lie under a folder whose name contains "crop"
+    (``data.layouts.in_cropped_copy``).
     """
     report = df.attrs.get("report")
     layout = getattr(report, "layout", "") if report is not None else ""
     base = getattr(report, "frames_base", "") if report is not None else ""
     if layout == "cropped":
         return
+    members = getattr(report, "members", None) or {}  # the MEGC2019 composite: one load report per member
     rows = df.to_dict("records")
-    bad = [row for row in rows if layout == "raw" or not in_cropped_copy(str(row.get("clip_dir") or
-                                                                              Path(str(row["onset_path"])).parent))]
+
+    def cropped(row: dict) -> bool:
+        member = members.get(str(row.get("dataset", "")))
+        if member is not None and getattr(member, "layout", ""):
+            return member.layout == "cropped"
+        return layout != "raw" and in_cropped_copy(str(row.get("clip_dir") or Path(str(row["onset_path"])).parent))
+
+    bad = [row for row in rows if not cropped(row)]
+    if bad and members:
+        member = members.get(str(bad[0].get("dataset", "")))
+        base = getattr(member, "frames_base", "") or base
     if not bad:
         return
     row = bad[0]
