@@ -13,6 +13,8 @@ load hits them alike; the reported time is each setting's median over rounds):
 * ``fp32 eager``: the faithful path (official precision, default allocator in this process);
 * ``+channels_last``, ``+fused AdamW``, ``+both``: exact up to float rounding;
 * ``bf16 autocast`` (CPU: opt-in; GPU: ``AMP``), ``AMP + compile`` (GPU, ``--compile``);
+* GPU: ``fp32 eager`` runs with PyTorch's defaults, fp32 (IEEE) matmuls and TF32 convolutions (cuDNN's
+  default); ``fp32 + TF32 matmul`` adds TF32 for the matmuls too (``allow_tf32``), labelled ``tf32``;
 * ``+compile`` (CPU, opt-in ``--cpu-compile``): ``torch.compile`` of the fp32 eager model, the same
   numerics up to float rounding; its compile time (first steps minus the median step) is its own column,
   never part of the step time;
@@ -32,6 +34,7 @@ Absolute numbers depend on the machine and its load; the ratios are what the kit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -70,6 +73,7 @@ class Setting(NamedTuple):
     fused: bool              # fused AdamW
     compile: bool = False    # torch.compile of the model
     tables: bool = True      # the layers' precomputed masks / rotary tables (buffers); False: the cache only
+    tf32: bool = False       # GPU: TF32 tensor cores for fp32 matmuls too (torch.backends.cuda.matmul.allow_tf32)
 
 
 BASELINE = "fp32 eager"      # the faithful path every ratio is against
@@ -85,6 +89,7 @@ CPU_SETTINGS = {
 }
 GPU_SETTINGS = {
     BASELINE: Setting("off", False, False),
+    "fp32 + TF32 matmul": Setting("off", False, False, tf32=True),
     "+channels_last +fused": Setting("off", True, True),
     "AMP (bf16)": Setting("bf16", True, True),
     "AMP + compile": Setting("bf16", True, True, compile=True),
@@ -106,9 +111,27 @@ def cpu_settings(args) -> dict[str, Setting]:
     return out
 
 
+def tf32_flags() -> dict[str, bool]:
+    """PyTorch's TF32 switches now: fp32 matmuls (cuBLAS; default off) and convolutions (cuDNN; default on)."""
+    return {"matmul": bool(torch.backends.cuda.matmul.allow_tf32), "cudnn": bool(torch.backends.cudnn.allow_tf32)}
+
+
+class tf32_matmul:
+    """``with tf32_matmul():`` fp32 matmuls on TF32 tensor cores (10-bit mantissa inputs), then as before."""
+
+    def __enter__(self):
+        self.saved = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = True
+
+    def __exit__(self, *exc):
+        torch.backends.cuda.matmul.allow_tf32 = self.saved
+
+
 def make_step(variant: str, preset: str, classes: int, batch: int, device: torch.device, amp: str,
-              channels_last: bool, fused: bool, compile_model: bool = False, tables: bool = True):
-    """One optimisation step on a fixed random batch, set up as the trainer sets it up."""
+              channels_last: bool, fused: bool, compile_model: bool = False, tables: bool = True,
+              tf32: bool = False):
+    """One optimisation step on a fixed random batch, set up as the trainer sets it up (``tf32``: with
+    :class:`tf32_matmul` around it; the precision label is then ``tf32``)."""
     torch.manual_seed(0)
     model = build_model(variant, classes, preset).to(device)
     if not tables:
@@ -130,9 +153,10 @@ def make_step(variant: str, preset: str, classes: int, batch: int, device: torch
     model.train()
 
     def step():
-        return optimization_step(runner, optimizer, onset, motion, label, device, dtype, scaler)
+        with tf32_matmul() if tf32 else contextlib.nullcontext():
+            return optimization_step(runner, optimizer, onset, motion, label, device, dtype, scaler)
 
-    return step, precision_name(dtype), size
+    return step, "tf32" if tf32 and dtype is None else precision_name(dtype), size
 
 
 def time_settings(settings: dict, args, device: torch.device, batch: int, rounds: int) -> list[dict]:
@@ -140,33 +164,44 @@ def time_settings(settings: dict, args, device: torch.device, batch: int, rounds
 
     ``setup_s``: building the model plus the warm-up steps (one; two with compile, whose first step
     compiles the forward and the backward); ``compile_s`` (compile rows): the warm-up steps minus as
-    many median steps, i.e. the time compiling cost on top of running.
+    many median steps, i.e. the time compiling cost on top of running. ``peak_mb`` (CUDA): the setting's
+    own peak (what it holds between steps + what a step adds), not the process peak, which would count
+    the other settings' models kept alive for the round-robin.
     """
     steps, warm = {}, {}
+    cuda = device.type == "cuda"
+    held: dict[str, float] = {}   # CUDA MB a setting keeps between steps (weights, grads, optimizer state, batch)
     for name, setting in settings.items():
-        amp, cl, fused, comp, tables = Setting(*setting)
+        amp, cl, fused, comp, tables, tf32 = Setting(*setting)
         if amp == "bf16" and device.type == "cpu" and not args.cpu_bf16:
             continue
+        before = torch.cuda.memory_allocated(device) if cuda else 0
         t0 = time.perf_counter()
         step, precision, size = make_step(args.variant, args.preset, args.classes, batch, device, amp, cl, fused,
-                                          comp, tables)
+                                          comp, tables, tf32)
         t1 = time.perf_counter()
         warmups = 2 if comp else 1
         for _ in range(warmups):   # warm-up (and, with compile, the compilation)
             step()
-        if device.type == "cuda":
+        if cuda:
             torch.cuda.synchronize(device)
+            held[name] = (torch.cuda.memory_allocated(device) - before) / 2**20
         warm[name] = (time.perf_counter() - t1, warmups, comp)
         steps[name] = (step, precision, size, time.perf_counter() - t0)
     times: dict[str, list[float]] = {name: [] for name in steps}
     peaks: dict[str, float | None] = {}
     for _ in range(rounds):
         for name, (step, *_rest) in steps.items():
-            if device.type == "cuda":
-                torch.cuda.reset_peak_memory_stats(device)
+            # every setting's model stays alive (round-robin), so the process peak counts the others too:
+            # a row's peak is what its step adds on top of the memory in use, plus what the setting itself holds
+            base = torch.cuda.memory_allocated(device) / 2**20 if cuda else 0.0
             t = time_fn(step, device=device, warmup=0, min_time_s=args.min_time / rounds, min_repeats=1)
             times[name].append(t.mean_s)
-            peaks[name] = t.peak_mem_mb
+            if t.peak_mem_mb is not None:
+                own = t.peak_mem_mb - base + held[name]
+                peaks[name] = max(peaks.get(name) or 0.0, own)
+            else:
+                peaks[name] = None
     rows = []
     for name, (step, precision, size, setup_s) in steps.items():
         step_s = statistics.median(times[name])
@@ -318,6 +353,9 @@ def main(argv=None) -> int:
     if torch.cuda.is_available():
         gpu = torch.device("cuda")
         settings = {k: v for k, v in GPU_SETTINGS.items() if args.compile or not v.compile}
+        flags = tf32_flags()
+        print(f"GPU {torch.cuda.get_device_name(gpu)}; TF32 for fp32 matmuls {'on' if flags['matmul'] else 'off'}, "
+              f"for convolutions {'on' if flags['cudnn'] else 'off'} (PyTorch's defaults: off, on)")
         gpu_rows = time_settings(settings, args, gpu, args.gpu_batch, args.rounds)
         print_rows(gpu_rows, data_times(args.gpu_batch, gpu_rows[0]["size"], gpu))
     else:

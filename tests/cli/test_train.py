@@ -89,3 +89,24 @@ def test_faces_is_a_choice_on_train_and_reproduce():
         assert parser.parse_args([command]).faces is None   # the preset decides
         with pytest.raises(SystemExit):
             parser.parse_args([command, "--faces", "detect"])
+
+
+def test_deterministic_launcher_sets_a_deterministic_cublas_workspace(monkeypatch):
+    """``--deterministic``: CUBLAS_WORKSPACE_CONFIG before CUDA starts (inherited by --parallel workers); a
+    value under which cuBLAS is not deterministic is replaced (strict mode would raise at the first matmul)."""
+    import argparse
+    import os
+
+    from tsfmicro_lite.cli import train_run
+
+    monkeypatch.setattr(train_run, "tune_this_process", lambda: False)
+    for before, after in ((None, ":4096:8"), (":16:8", ":16:8"), (":4096:2:16:8", ":4096:8")):
+        if before is None:
+            monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+        else:
+            monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", before)
+        train_run._launcher(argparse.Namespace(deterministic=True))
+        assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == after
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG")
+    train_run._launcher(argparse.Namespace(deterministic=None))
+    assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ

@@ -102,3 +102,97 @@ def test_parallel_two_equals_serial_and_resumes_after_a_kill(tmp_path):
     assert len(res.resumed_folds) == len(finished)
     _serial(tmp_path / "serial")
     _same_tables(tmp_path / "serial", out)
+
+
+# --- GPU placement, checked on CPU --------------------------------------------------------------------
+def test_visible_gpus_are_the_parents_entries_not_physical_indices():
+    from tsfmicro_lite.train.parallel import visible_gpus
+
+    assert visible_gpus(2, {}) == ["0", "1"]
+    assert visible_gpus(2, {"CUDA_VISIBLE_DEVICES": "2,3"}) == ["2", "3"]        # GPU 1 here is physical 3
+    assert visible_gpus(1, {"CUDA_VISIBLE_DEVICES": "GPU-8f1e, GPU-a2b4"}) == ["GPU-8f1e"]
+    assert visible_gpus(2, {"CUDA_VISIBLE_DEVICES": ""}) == ["0", "1"]
+
+
+@pytest.mark.parametrize("device, expected", [("cuda", ["5", "7", "5"]), ("cuda:1", ["7", "7", "7"])])
+def test_local_workers_are_pinned_round_robin_over_the_visible_gpus(monkeypatch, tmp_path, device, expected):
+    """Three workers on a 2-GPU machine whose launcher sees CUDA_VISIBLE_DEVICES=5,7: the workers get 5, 7, 5
+    (``--device cuda:1``: all on 7), each as its only GPU, before they start CUDA; cores shared out."""
+    import queue
+
+    from tsfmicro_lite.train import parallel
+    from tsfmicro_lite.train.checkpoints import RunFolder
+    from tsfmicro_lite.train.splits import loso_folds
+
+    seen = {}
+
+    class FakePool:   # runs the initializer once per worker, here, and records what each would see
+        def __init__(self, max_workers, mp_context, initializer, initargs):
+            slots, gpus, threads = initargs
+            q = queue.Queue()
+            for _ in range(max_workers):
+                q.put(slots.get(timeout=30))
+            seen["threads"] = threads
+            seen["visible"] = []
+            for _ in range(max_workers):
+                initializer(q, gpus, threads)
+                seen["visible"].append(os.environ["CUDA_VISIBLE_DEVICES"])
+                os.environ["CUDA_VISIBLE_DEVICES"] = "5,7"
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, fn, payload, fold):
+            return SimpleNamespace(result=lambda: fold.index)
+
+    from types import SimpleNamespace
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", FakePool)
+    monkeypatch.setattr(parallel.torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(parallel.torch, "set_num_threads", lambda n: None)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 12)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5,7")
+    folds = loso_folds(toy_data(**DATA).subjects)
+    done = parallel.run_folds_in_parallel(RunFolder(tmp_path), folds, lambda f: None, ParallelPlan(3),
+                                          uses_cuda=True, device=device)
+    assert done == [f.index for f in folds]
+    assert seen["visible"] == expected and seen["threads"] == 4
+
+
+WORKER_IMPORTS = textwrap.dedent("""
+    import os, runpy, sys, queue
+    import torch
+    calls = []
+    def record(name, result):
+        def f(*a, **k):
+            calls.append(name)
+            return result
+        return f
+    torch.cuda.is_available = record("is_available", True)
+    torch.cuda.device_count = record("device_count", 2)
+    torch.cuda._lazy_init = record("_lazy_init", None)
+    torch.cuda.init = record("init", None)
+    # what a spawned worker imports before its initializer runs: the parent's __main__ (the CLI, or the
+    # gpu_check script as __mp_main__) and the initializer's module
+    import tsfmicro_lite.cli, tsfmicro_lite.cli.train_run, tsfmicro_lite.train.parallel
+    runpy.run_path(sys.argv[1], run_name="__mp_main__")
+    from tsfmicro_lite.train.parallel import _worker_init
+    q = queue.Queue(); q.put(3)
+    os.environ["CUDA_VISIBLE_DEVICES"] = "4,6"
+    _worker_init(q, ["4", "6"], 1)
+    print("CALLS", calls, "VISIBLE", os.environ["CUDA_VISIBLE_DEVICES"])
+""")
+
+
+def test_a_spawned_worker_starts_cuda_only_after_it_is_pinned(tmp_path):
+    """``CUDA_VISIBLE_DEVICES`` acts only if set before CUDA starts in the process (cuInit reads it once,
+    and ``torch.cuda.is_available()`` already calls it): nothing a spawned worker imports may touch CUDA
+    (~5 s: imports the CLI and the gpu_check script)."""
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER_IMPORTS)
+    out = subprocess.run([sys.executable, str(script), str(ROOT / "benchmarks" / "gpu_check.py")],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "CALLS [] VISIBLE 6" in out.stdout, out.stdout

@@ -138,3 +138,89 @@ def test_device_pipeline_and_speed_flags_match_the_loader_path_on_cpu():
     for key in ("device", "precision", "kit_version", "torch_version", "deterministic"):
         assert key in ref.provenance
     assert ref.provenance["precision"] == "fp32"
+
+
+# --- GPU paths, checked on CPU: what the trainer asks torch to do on a CUDA device -----------------------
+def test_deterministic_on_cuda_is_strict_and_sets_the_cublas_workspace(monkeypatch):
+    """``--deterministic`` on CUDA: no autotuner, cuDNN deterministic, CUBLAS_WORKSPACE_CONFIG set (without it
+    every matmul raises), and deterministic algorithms *strict*: with warn_only=True PyTorch keeps the
+    non-deterministic backward of scaled_dot_product_attention (the model's MaSA and ViT attention on CUDA)."""
+    from tsfmicro_lite.train import trainer
+
+    calls = []
+    monkeypatch.setattr(torch, "use_deterministic_algorithms", lambda mode, warn_only=False: calls.append(
+        (mode, warn_only)))
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", torch.backends.cudnn.benchmark)
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", torch.backends.cudnn.deterministic)
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    monkeypatch.delenv(trainer.WARN_ONLY_ENV, raising=False)
+    cuda = torch.device("cuda")
+    trainer.set_determinism(cuda, True)
+    assert calls[-1] == (True, False)
+    assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+    assert trainer.os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")          # the other deterministic value is kept
+    trainer.set_determinism(cuda, True)
+    assert trainer.os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:2:16:8")   # not deterministic: replaced, with a warning
+    with pytest.warns(UserWarning, match="CUBLAS_WORKSPACE_CONFIG"):
+        trainer.set_determinism(cuda, True)
+    assert trainer.os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    monkeypatch.setenv(trainer.WARN_ONLY_ENV, "1")                   # the escape hatch: warnings instead
+    trainer.set_determinism(cuda, True)
+    assert calls[-1] == (True, True)
+    trainer.set_determinism(cuda, False)                             # the default: autotuner on, nothing forced
+    assert calls[-1][0] is False and torch.backends.cudnn.benchmark and not torch.backends.cudnn.deterministic
+    trainer.set_determinism(torch.device("cpu"), True)               # CPU: repeatable anyway, warn only
+    assert calls[-1] == (True, True) and not torch.backends.cudnn.benchmark
+
+
+def test_train_fold_puts_the_determinism_switches_back():
+    """A deterministic fold (strict on CUDA) must not leave the notebook's later cells in deterministic mode."""
+    data = toy_data(num_subjects=3, per_subject=4)
+    train_set, test_set = _fold_sets(data)
+    before = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark)
+    train_fold(lambda: ToyFusion(3), train_set, test_set,
+               TrainConfig(epochs=1, batch_size=8, device="cpu", deterministic=True), fold_seed=0)
+    assert (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark) == before
+
+
+def test_bf16_on_cuda_needs_native_support(monkeypatch):
+    """``is_bf16_supported()`` says yes on pre-Ampere GPUs too (emulated, slow): --amp bf16 and "auto" ask for
+    native support; fp16 (with a GradScaler) is what such a GPU gets."""
+    cuda = torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla V100-SXM2-16GB")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
+    with pytest.raises(ValueError, match="native bfloat16.*--amp fp16"):
+        autocast_dtype(cuda, "bf16")
+    assert autocast_dtype(cuda, "auto") == torch.float16
+    assert autocast_dtype(cuda, "fp16") == torch.float16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)   # H100
+    assert autocast_dtype(cuda, "bf16") == torch.bfloat16 and autocast_dtype(cuda, "auto") == torch.bfloat16
+    assert autocast_dtype(cuda, "off") is None
+
+
+class _OwnGenerator(torch.utils.data.Dataset):
+    """A dataset drawing from its own torch.Generator, as MicroExpressionDataset(seed=...) does."""
+
+    def __init__(self):
+        self.generator = torch.Generator().manual_seed(0)
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        return torch.rand(1, generator=self.generator)
+
+
+def test_loader_workers_do_not_share_one_augmentation_stream():
+    """With --num-workers N every worker gets a copy of the dataset, its generator in the same state:
+    without reseeding, worker 0's first sample and worker 1's first sample get the same draw."""
+    from tsfmicro_lite.train.trainer import make_loader
+
+    def draws():
+        loader = make_loader(_OwnGenerator(), 1, shuffle=False, seed=3, device=torch.device("cpu"), num_workers=2)
+        return [float(b) for b in loader]
+    first = draws()
+    assert len(set(first)) == len(first), first
+    assert draws() == first                   # still reproducible: seeded from the loader's generator

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import matplotlib
 
-from ..data import DatasetError, get_mapping
+from ..data import DatasetError, get_mapping, load_dataset
 from ..data.composite import COMPOSITE as MEGC2019
+from ..data.composite import MEMBERS
 from ..preprocess.faces import FrameReadError
 from ..train.checkpoints import RunMismatchError
 from ..train.loso import MAX_SEED, evaluate_run, provenance_note
@@ -31,7 +32,7 @@ from ..train.reproduce import (
     train_variant,
 )
 from ..train.runs import run_dir
-from ..train.trainer import autocast_dtype
+from ..train.trainer import CUBLAS_DETERMINISTIC, autocast_dtype
 from ..utils.allocator import tune_this_process
 from ..utils.device import resolve_device
 from ..utils.io import atomic_path, atomic_write_text
@@ -79,7 +80,25 @@ def _setup(args: argparse.Namespace):
     size = model_input_size(profile, args.preset)
     data = prepare_task(args.dataset, args.root, args.classes, size=size, profile=profile, sheet=args.sheet,
                         faces=args.faces, preset=args.preset)
+    print(_data_summary(data))
     return variants, profile, data
+
+
+def _data_summary(data) -> str:
+    """What the run trains on, before it starts: the load report's counts (rows kept, skipped, fixed; the copy
+    read) and the prepare summary (how each face was found: dlib or which counted fallback; the face path)."""
+    lines = []
+    report = getattr(data.table, "attrs", {}).get("report") if data.table is not None else None
+    if report is not None and hasattr(report, "rows_read"):
+        fixed = sum(report.fixes.values())
+        lines.append(f"data: {report.dataset} ({report.num_classes} classes), {report.rows_kept} samples from "
+                     f"{data.table['subject'].nunique()} subjects; sheet rows read {report.rows_read}, skipped "
+                     f"{report.rows_skipped}, fixes {fixed}; frames under {report.frames_base} ({report.layout} "
+                     f"layout). `tsfmicro data check` lists every skip and fix.")
+    lines.append(data.prepared.summary())
+    if data.faces_note:
+        lines.append(f"  face path: {data.faces_note}")
+    return "\n".join(lines)
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -105,8 +124,9 @@ def _launcher(args: argparse.Namespace) -> None:
     """What the launcher sets before training: the allocator (exact, on by default) and cuBLAS's
     workspace for --deterministic (it must be set before CUDA starts)."""
     tune_this_process()
-    if args.deterministic:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    if args.deterministic:   # ":4096:8" unless ":16:8" is set; children (--parallel) inherit it
+        if os.environ.get("CUBLAS_WORKSPACE_CONFIG") not in CUBLAS_DETERMINISTIC:
+            os.environ["CUBLAS_WORKSPACE_CONFIG"] = CUBLAS_DETERMINISTIC[0]
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -165,10 +185,19 @@ def _benchmark(args: argparse.Namespace) -> int:
     """``reproduce --task megc2019`` (composite + cross-dataset) or ``--train-on A --test-on B`` (one pair)."""
     if bool(args.train_on) != bool(args.test_on):
         return _fail("--train-on and --test-on go together, e.g. --train-on casme2 --test-on samm.")
+    ignored = _benchmark_ignores(args)
+    if ignored:
+        return _fail(ignored)
     pair = f"{args.train_on}-to-{args.test_on}" if args.train_on else MEGC2019
     roots = {"casme2": args.root_casme2, "samm": args.root_samm, "smic": args.root_smic}
     try:
+        _launcher(args)   # the allocator, and cuBLAS's deterministic workspace before CUDA starts
         resolve_device(args.device)
+        members = (args.train_on, args.test_on) if args.train_on else MEMBERS
+        if all(roots[m] is not None for m in members):  # real copies: say which samples the runs will hold
+            composite = load_dataset(MEGC2019, roots={m: roots[m] for m in members},
+                                     selection=args.selection or "megc2019")
+            print(str(composite.attrs["report"]).split("\n\n")[0])
         table = reproduce_megc2019(roots, args.variant, _protocols(args.protocol), args.profile, out_dir=args.out,
                                    preset=args.preset, cross=[(args.train_on, args.test_on)] if args.train_on
                                    else CROSS_PAIRS, composite=not args.train_on,
@@ -183,6 +212,24 @@ def _benchmark(args: argparse.Namespace) -> int:
           f"run's results.csv")
     print(shown.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     return 0
+
+
+def _benchmark_ignores(args: argparse.Namespace) -> str:
+    """The message for flags ``--task megc2019`` / ``--train-on`` would silently ignore, or ""."""
+    given = [flag for flag, used in (("--root", args.root is not None), ("--sheet", args.sheet is not None),
+                                     ("--dataset", args.dataset != "synthme"), ("--paper-lists", args.paper_lists))
+             if used]
+    if given:
+        return (f"{', '.join(given)}: for one dataset's runs only; the MEGC2019 / cross-dataset runs read one "
+                f"folder per member: pass --root-casme2, --root-samm and --root-smic (none of them: the SYNTHETIC "
+                f"stand-ins), and leave {', '.join(given)} out.")
+    if args.classes != 3:
+        return f"--classes {args.classes}: the MEGC2019 and cross-dataset runs are 3-class (leave --classes out)."
+    if args.faces == "dataset":
+        return ("--faces dataset: the MEGC2019 and cross-dataset runs align every member's faces with dlib "
+                "(--faces align); the release crops path is per dataset: tsfmicro reproduce --dataset X --root R "
+                "--faces dataset.")
+    return ""
 
 
 def run_reproduce(args: argparse.Namespace) -> int:

@@ -357,7 +357,7 @@ def run_loso(data: LosoData, model_factory: Callable[[], nn.Module], config: Tra
             print(f"{len(pending)} of {len(folds)} folds to train, {plan.parallel} at once ({plan.engine})",
                   flush=True)
         dispatched = set(run_folds_in_parallel(run, pending, lambda f: train_one(f, job_config), plan,
-                                               uses_cuda=uses_cuda))
+                                               uses_cuda=uses_cuda, device=config.device))
     for fold in progress(folds, desc=f"LOSO {meta['variant']}", unit="folds"):
         saved = run.load_fold(fold.index, fold.subject) if run is not None else None
         if saved is not None:

@@ -9,9 +9,9 @@ one (finished folds are on disk; the others are trained again).
 Engines (no home-made scheduler):
 
 * ``local``: ``concurrent.futures.ProcessPoolExecutor`` with ``spawn``, ``parallel`` workers. On a GPU
-  machine worker k sees only GPU ``k % n_gpus`` (``CUDA_VISIBLE_DEVICES``), so ``parallel = n_gpus``
-  is one fold per GPU and ``2 * n_gpus`` two per GPU; on a CPU machine the cores are shared out
-  (``torch.set_num_threads``).
+  machine worker k sees only GPU ``k % n_gpus`` of the parent's visible ones (``CUDA_VISIBLE_DEVICES``,
+  set before the worker starts CUDA; ``--device cuda:N``: every worker on GPU N), so ``parallel = n_gpus``
+  is one fold per GPU and ``2 * n_gpus`` two per GPU; the cores are shared out (``torch.set_num_threads``).
 * ``submitit``: one job per fold through ``submitit.AutoExecutor`` (SLURM when ``sbatch`` exists, else
   its local executor; ``cluster="debug"`` runs in this process), at most ``parallel`` at once.
 
@@ -37,7 +37,7 @@ from ..utils.names import unknown
 from .checkpoints import RunFolder
 from .splits import Fold
 
-__all__ = ["ENGINES", "ParallelPlan", "resolve_parallel", "run_folds_in_parallel"]
+__all__ = ["ENGINES", "ParallelPlan", "resolve_parallel", "run_folds_in_parallel", "visible_gpus"]
 
 ENGINES = ("local", "submitit")
 
@@ -98,18 +98,48 @@ def fold_job(payload_path: str, fold: Fold) -> int:
     return fold.index
 
 
-def _worker_init(slot_queue, n_gpus: int, threads: int) -> None:
+def visible_gpus(n_gpus: int, env: dict[str, str] | None = None) -> list[str]:
+    """The parent's GPUs as ``CUDA_VISIBLE_DEVICES`` entries, by the index this process knows them by.
+
+    GPU k here is the k-th entry of the parent's ``CUDA_VISIBLE_DEVICES`` (indices, ``GPU-…`` UUIDs or
+    ``MIG-…`` ids), not physical GPU k: with ``CUDA_VISIBLE_DEVICES=2,3`` a worker meant for GPU 1 must
+    get ``3``. Unset or empty: ``0 .. n_gpus-1``.
+    """
+    value = (os.environ if env is None else env).get("CUDA_VISIBLE_DEVICES")
+    entries = [e.strip() for e in value.split(",")] if value is not None and value.strip() else []
+    if not entries:
+        return [str(i) for i in range(n_gpus)]
+    return entries[:n_gpus] if len(entries) >= n_gpus else entries
+
+
+def _worker_init(slot_queue, gpus: Sequence[str], threads: int) -> None:
     slot = slot_queue.get()
-    if n_gpus > 0:
-        os.environ["CUDA_VISIBLE_DEVICES"] = str(slot % n_gpus)   # before this process touches CUDA
+    if gpus:
+        # before this process touches CUDA: nothing the spawned worker imported has initialised it
+        # (tests/train/test_parallel.py checks), so CUDA starts here seeing this one GPU as "cuda"
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpus[slot % len(gpus)]
     torch.set_num_threads(max(threads, 1))
+
+
+def _gpu_slots(device: str | None) -> list[str]:
+    """The GPUs local workers take round-robin: every visible one, or the one ``device="cuda:N"`` names."""
+    gpus = visible_gpus(torch.cuda.device_count())
+    device = str(device or "")
+    if device.startswith("cuda:"):
+        index = int(device.split(":", 1)[1])
+        return [gpus[index]] if index < len(gpus) else [str(index)]
+    return gpus
 
 
 # --- the launcher -------------------------------------------------------------------------------------
 def run_folds_in_parallel(run: RunFolder, folds: Sequence[Fold], train_one: Callable[[Fold], None],
-                          plan: ParallelPlan, *, uses_cuda: bool) -> list[int]:
+                          plan: ParallelPlan, *, uses_cuda: bool, device: str | None = None) -> list[int]:
     """Train ``folds`` (none of them on disk yet) with ``plan``; each job calls ``train_one(fold)``,
-    which must save the fold into ``run``. Returns the fold indices trained; raises if a job failed."""
+    which must save the fold into ``run``. Returns the fold indices trained; raises if a job failed.
+
+    ``uses_cuda``: local workers are spread round-robin over the visible GPUs (``device="cuda:N"``: all on
+    GPU N), each seeing only its own as ``cuda``; the CPU cores are shared out between the workers either way
+    (a GPU worker still builds batches and runs its DataLoader on them)."""
     if not folds:
         return []
     payload = run.path / "parallel" / "payload.pkl"
@@ -119,9 +149,9 @@ def run_folds_in_parallel(run: RunFolder, folds: Sequence[Fold], train_one: Call
     import multiprocessing as mp  # lazy: only the local engine starts processes
 
     ctx = mp.get_context("spawn")
-    n_gpus = torch.cuda.device_count() if uses_cuda else 0
+    gpus = _gpu_slots(device) if uses_cuda else []
     workers = min(plan.parallel, len(folds))
-    threads = 0 if n_gpus else max((os.cpu_count() or 1) // workers, 1)
+    threads = max((os.cpu_count() or 1) // workers, 1)
     slots = ctx.Queue()
     for k in range(workers):
         slots.put(k)
@@ -130,7 +160,7 @@ def run_folds_in_parallel(run: RunFolder, folds: Sequence[Fold], train_one: Call
     os.environ.update(added)
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(slots, n_gpus, threads)) as pool:
+                                 initargs=(slots, gpus, threads)) as pool:
             futures = [pool.submit(fold_job, str(payload), f) for f in folds]
             done = [fut.result() for fut in futures]   # re-raises a fold's exception, naming it below
     finally:

@@ -25,6 +25,7 @@ import contextlib
 import copy
 import os
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Literal
@@ -163,9 +164,12 @@ def autocast_dtype(device: torch.device, amp: str) -> torch.dtype | None:
         return None
     if amp == "fp16":
         return torch.float16
-    if amp == "bf16" or torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return torch.float16
+    # native bf16 only (Ampere and later): the default check also says yes where bf16 is emulated (slowly)
+    native = torch.cuda.is_bf16_supported(including_emulation=False)
+    if amp == "bf16" and not native:
+        raise ValueError(f"amp='bf16' needs a GPU with native bfloat16 (Ampere or later); "
+                         f"{torch.cuda.get_device_name(device)} has none. Use --amp fp16 or --amp off.")
+    return torch.bfloat16 if native else torch.float16
 
 
 def precision_name(dtype: torch.dtype | None) -> str:
@@ -173,18 +177,58 @@ def precision_name(dtype: torch.dtype | None) -> str:
     return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
 
 
+# cuBLAS workspace settings under which its kernels are deterministic (the two torch accepts)
+CUBLAS_DETERMINISTIC = (":4096:8", ":16:8")
+WARN_ONLY_ENV = "TSFMICRO_DETERMINISTIC_WARN_ONLY"   # "1": on CUDA, warn on a non-deterministic op instead of failing
+
+
+def _cublas_workspace_for_determinism() -> None:
+    """``CUBLAS_WORKSPACE_CONFIG`` set to a deterministic value (``:4096:8`` unless ``:16:8`` is set).
+
+    It must be in the environment before cuBLAS starts in this process (torch reads it for the workspace at
+    the first matmul, and checks it at every matmul under deterministic algorithms); child processes
+    (``--parallel``) inherit it. Another value set by the user is replaced, with a warning: under
+    ``torch.use_deterministic_algorithms(True)`` every CUDA matmul would raise with it.
+    """
+    current = os.environ.get("CUBLAS_WORKSPACE_CONFIG")
+    if current in CUBLAS_DETERMINISTIC:
+        return
+    if current is not None:
+        warnings.warn(f"CUBLAS_WORKSPACE_CONFIG={current!r} is not one of {CUBLAS_DETERMINISTIC}, the settings "
+                      "under which cuBLAS is deterministic; using ':4096:8' for this deterministic run.", stacklevel=3)
+    os.environ["CUBLAS_WORKSPACE_CONFIG"] = CUBLAS_DETERMINISTIC[0]
+
+
 def set_determinism(device: torch.device, deterministic: bool) -> None:
     """cuDNN autotuner on (fast, not repeatable) or deterministic kernels (``deterministic=True``).
 
-    With ``deterministic``, ``torch.use_deterministic_algorithms(True, warn_only=True)``: an op with no
-    deterministic kernel warns instead of failing. ``CUBLAS_WORKSPACE_CONFIG`` must be set before cuBLAS
-    starts; the CLI launcher sets it, and it is set here too when CUDA has not been used yet.
+    With ``deterministic`` on CUDA: ``cudnn.benchmark=False``, ``cudnn.deterministic=True``,
+    ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` (the CLI launcher sets it before CUDA starts; it is set here too),
+    and ``torch.use_deterministic_algorithms(True)`` *strict*: with ``warn_only=True`` PyTorch would keep
+    the non-deterministic backward of ``scaled_dot_product_attention`` (memory-efficient and flash kernels
+    only warn; the cuDNN one not even that), which the model uses on CUDA (MaSA, ViT attention). Every op
+    the kit's models and input pipeline run in training has a deterministic CUDA kernel (convolutions and
+    transposed convolutions through cuDNN, no adaptive pooling or scatter, resampling only on inputs,
+    never differentiated), so strict mode costs speed, not a failure; set ``TSFMICRO_DETERMINISTIC_WARN_ONLY=1``
+    to get warnings instead of an error from an op that has none. On CPU (repeatable anyway) it warns only.
     """
-    if deterministic and device.type == "cuda":
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.backends.cudnn.benchmark = device.type == "cuda" and not deterministic
+    cuda = device.type == "cuda"
+    if deterministic and cuda:
+        _cublas_workspace_for_determinism()
+    torch.backends.cudnn.benchmark = cuda and not deterministic
     torch.backends.cudnn.deterministic = bool(deterministic)
-    torch.use_deterministic_algorithms(bool(deterministic), warn_only=True)
+    warn_only = not cuda or os.environ.get(WARN_ONLY_ENV, "") == "1"
+    torch.use_deterministic_algorithms(bool(deterministic), warn_only=warn_only)
+
+
+def _determinism_state() -> tuple[bool, bool, bool, bool]:
+    return (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic,
+            torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+
+
+def _restore_determinism(state: tuple[bool, bool, bool, bool]) -> None:
+    torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = state[0], state[1]
+    torch.use_deterministic_algorithms(state[2], warn_only=state[3])
 
 
 def fold_provenance(device: torch.device, dtype: torch.dtype | None, config: TrainConfig, pipeline: str) -> dict:
@@ -206,7 +250,18 @@ def make_loader(dataset: Dataset, batch_size: int, *, shuffle: bool, seed: int, 
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
                       num_workers=num_workers, pin_memory=device.type == "cuda",
-                      persistent_workers=num_workers > 0)
+                      persistent_workers=num_workers > 0, worker_init_fn=_seed_worker if num_workers else None)
+
+
+def _seed_worker(worker_id: int) -> None:
+    """A DataLoader worker's own augmentation stream. torch seeds each worker's global RNGs from the
+    loader's generator (``base_seed + worker_id``), but a dataset holding its own ``torch.Generator``
+    (``MicroExpressionDataset(seed=...)``) is copied into every worker in the same state, so all workers
+    would draw the same augmentations; it is reseeded here with the worker's seed (reproducible too)."""
+    info = torch.utils.data.get_worker_info()
+    generator = getattr(info.dataset, "generator", None) if info is not None else None
+    if isinstance(generator, torch.Generator):
+        generator.manual_seed(info.seed % 2**63)
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig
@@ -310,8 +365,23 @@ def train_fold(model_factory: Callable[[], nn.Module], train_set: Dataset, test_
     fold gives the same result whether it runs first or after a resume (the official code seeds once
     before the fold loop instead, which ties each fold to the fold order).
 
+    The global determinism switches (cuDNN autotuner, deterministic algorithms) are set for the fold and
+    put back as they were when it returns.
+
     Taught in notebooks/06_training_loso.ipynb, section "2 · One fold's training loop, written out".
     """
+    state = _determinism_state()
+    try:
+        return _train_fold(model_factory, train_set, test_set, config, val_set=val_set, fold_seed=fold_seed,
+                           on_epoch_end=on_epoch_end, progress_desc=progress_desc)
+    finally:
+        _restore_determinism(state)
+
+
+def _train_fold(model_factory: Callable[[], nn.Module], train_set: Dataset, test_set: Dataset,
+                config: TrainConfig, *, val_set: Dataset | None, fold_seed: int | None,
+                on_epoch_end: Callable[[EpochRecord], None] | None,
+                progress_desc: str | None) -> tuple[nn.Module, FoldHistory]:
     device = resolve_device(config.device)
     dtype = autocast_dtype(device, config.amp)
     seed = config.seed if fold_seed is None else fold_seed
