@@ -116,6 +116,17 @@ def test_function_level_imports_say_why():
                      "(start-up time, an optional dependency):\n" + "\n".join(sorted(set(bad))))
 
 
+def test_no_private_names_imported_from_another_module():
+    # a name with a leading underscore is its module's own business: make it public where another module needs it
+    bad = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and resolve(module, path, node):
+                bad += [f"{path.relative_to(ROOT)}:{node.lineno}: {a.name}" for a in node.names
+                        if a.name.startswith("_") and not a.name.startswith("__")]
+    assert not bad, "private names imported across modules:\n" + "\n".join(bad)
+
+
 def test_no_import_cycles_between_modules():
     graph: dict[str, set[str]] = {m: set() for m in MODULES}
     for module, _, target, _, _ in imports():
