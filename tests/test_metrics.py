@@ -88,3 +88,18 @@ def test_errors(t, p, match):
 def test_confusion_num_classes_too_small():
     with pytest.raises(ValueError, match="outside num_classes=2"):
         M.confusion([0, 2], [0, 1], num_classes=2)
+
+
+def test_paired_bootstrap_interval_is_zero_for_the_same_model_and_positive_for_a_clear_winner():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, 60)
+    noisy = np.where(rng.random(60) < 0.6, rng.integers(0, 3, 60), y)
+    assert M.paired_bootstrap_interval(y, noisy, noisy) == (0.0, 0.0)
+    lo, hi = M.paired_bootstrap_interval(y, y, noisy, n_boot=300)
+    assert 0 < lo <= hi <= 1
+    # the same seed gives the same interval; a wider level contains a narrower one
+    assert M.paired_bootstrap_interval(y, y, noisy, n_boot=300) == (lo, hi)
+    lo80, hi80 = M.paired_bootstrap_interval(y, y, noisy, n_boot=300, level=80)
+    assert lo <= lo80 <= hi80 <= hi
+    with pytest.raises(ValueError, match="differ in length"):
+        M.paired_bootstrap_interval(y, y[:-1], noisy)

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "paired_bootstrap_interval",
     "accuracy", "uf1", "uar", "confusion", "official_uar_macro_precision",
     "score", "pooled_scores", "per_fold_table", "majority_baseline",
 ]
@@ -162,3 +163,20 @@ def majority_baseline(y_train_per_fold: Sequence[Sequence[int]], y_test_per_fold
         majority = int(np.bincount(np.asarray(y_train, dtype=np.int64)).argmax())
         preds.append(np.full(len(y_test), majority, dtype=np.int64))
     return pooled_scores(list(y_test_per_fold), preds)
+
+
+def paired_bootstrap_interval(y_true: Sequence[int], pred_a: Sequence[int], pred_b: Sequence[int], metric=uf1,
+                              n_boot: int = 1000, seed: int = 0, level: float = 95.0) -> tuple[float, float]:
+    """``level`` % bootstrap interval of ``metric(a) - metric(b)`` for two models predicting the same clips.
+
+    Resampling clips (with replacement, the same resample for both models) keeps the pairing, so the interval
+    measures whether one model beats the other beyond the noise of which clips a dataset happens to hold; it
+    says nothing about seeds or other datasets. Used by notebook 07 ("How to read it").
+    """
+    y, a, b = np.asarray(y_true), np.asarray(pred_a), np.asarray(pred_b)
+    if not (len(y) == len(a) == len(b)):
+        raise ValueError(f"y_true, pred_a and pred_b differ in length: {len(y)}, {len(a)}, {len(b)}")
+    idx = np.random.default_rng(seed).integers(0, len(y), (n_boot, len(y)))
+    diffs = [metric(y[i], a[i]) - metric(y[i], b[i]) for i in idx]
+    lo, hi = np.percentile(diffs, [(100 - level) / 2, 100 - (100 - level) / 2])
+    return float(lo), float(hi)

@@ -11,7 +11,7 @@ import pytest
 
 from tsfmicro_lite import metrics as M
 from tsfmicro_lite.explore import training_explorer
-from tsfmicro_lite.train.results import METRICS, select_predictions
+from tsfmicro_lite.train.results import METRICS, protocol_gaps, select_predictions
 from tsfmicro_lite.viz.training import plot_confusion
 
 PROTOCOLS = ("honest", "paper")
@@ -94,3 +94,16 @@ def test_select_predictions_reads_a_saved_table_and_names_bad_requests(loso_run,
         select_predictions(pred.drop(columns="serves"), "paper", "uf1")
     with pytest.raises(ValueError, match=r"no 'paper' rows; its protocols are \['honest'\]"):
         select_predictions(pred[pred["protocol"] == "honest"], "paper", "uf1")
+
+
+def test_protocol_gaps_are_paper_minus_honest_per_fold(loso_run):
+    results = loso_run.results
+    gaps = protocol_gaps(results, ("accuracy", "uf1"))
+    folds = results[results.fold != "pooled"]
+    assert len(gaps) == folds.fold.nunique() and (gaps >= -1e-9).all().all()
+    first = folds[folds.fold == folds.fold.iloc[0]].set_index("protocol")
+    assert gaps["uf1"].iloc[0] == pytest.approx(first.loc["paper", "uf1"] - first.loc["honest", "uf1"])
+    # two variants: one row per (variant, fold)
+    both = pd.concat([results, results.assign(variant="other")])
+    assert protocol_gaps(both, ("accuracy",)).index.names == ["variant", "fold"]
+    assert len(protocol_gaps(both, ("accuracy",))) == 2 * len(gaps)

@@ -22,8 +22,8 @@ from ..utils.names import unknown
 from ..utils.paths import repo_root
 from .protocol import PROTOCOLS, Selection
 
-__all__ = ["git_commit", "kit_version", "fold_rows", "pooled_rows", "select_predictions", "write_tables",
-           "RESULT_COLUMNS", "METRICS"]
+__all__ = ["git_commit", "kit_version", "fold_rows", "pooled_rows", "protocol_gaps", "select_predictions",
+           "write_tables", "RESULT_COLUMNS", "METRICS"]
 
 RESULT_COLUMNS = ["dataset", "data_kind", "classes", "variant", "preset", "profile", "faces", "frame_search",
                   "rotation", "protocol", "protocol_label",
@@ -110,6 +110,18 @@ def select_predictions(predictions: pd.DataFrame, protocol: str, metric: str) ->
         raise ValueError(f"two criteria of protocol {protocol!r} serve {metric!r} for the same sample; "
                          "each metric must come from one selection per fold.")
     return chosen
+
+
+def protocol_gaps(results: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "uf1")) -> pd.DataFrame:
+    """Per fold (and variant, where the table has several), paper − honest of each metric, from a results table.
+
+    The paper protocol picks its epoch on the test subject, the honest one fixes it in advance: each value is
+    >= 0 by construction, which notebooks 06 and 07 assert. The majority baseline (one protocol) is left out.
+    """
+    folds = results[(results["fold"] != "pooled") & (results["variant"] != "majority_class")]
+    index = ["variant", "fold"] if folds["variant"].nunique() > 1 else ["fold"]
+    wide = folds.pivot_table(index=index, columns="protocol", values=list(metrics))
+    return pd.DataFrame({m: wide[m]["paper"] - wide[m]["honest"] for m in metrics})
 
 
 def pooled_rows(meta: dict[str, Any], predictions: pd.DataFrame, labels: dict[str, str],
