@@ -5,7 +5,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from tsfmicro_lite.models import build_model
-from tsfmicro_lite.models.wiring import rmt_part_cost
+from tsfmicro_lite.models.wiring import rmt_part_cost, rmt_parts
 from tsfmicro_lite.viz.models import map_motion_summary, map_motion_text, top_share
 
 
@@ -35,7 +35,8 @@ def test_rmt_part_cost_parts_add_up_to_the_branch():
     model = build_model("late", 3, preset="micro").eval()
     x = torch.zeros(1, 3, model.config.img_size, model.config.img_size)
     parts = rmt_part_cost(model.temporal, x)
-    assert list(parts)[0] == "stem" and all(v > 0 for v in parts.values())
+    assert list(parts) == list(rmt_parts(model.temporal)) and all(v > 0 for v in parts.values())
+    assert list(parts)[0] == "stem" and "stage 1 blocks" in parts and "downsample 1" in parts
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         h = model.temporal.stem(x)
         for stage in model.temporal.stages:

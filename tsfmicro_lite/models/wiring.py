@@ -180,31 +180,29 @@ def _written_out(model: nn.Module):
         model.train(was_training)
 
 
+def rmt_parts(rmt: nn.Module) -> dict[str, nn.Module]:
+    """An RMT branch's parts in execution order: ``"stem"``, ``"stage i blocks"`` and ``"downsample i"``
+    (stages without one have none), the rows of notebook 03's budget table and of :func:`rmt_part_cost`."""
+    parts: dict[str, nn.Module] = {"stem": rmt.stem}
+    for i, stage in enumerate(rmt.stages, start=1):
+        parts[f"stage {i} blocks"] = stage.blocks
+        if not isinstance(stage.downsample, nn.Identity):
+            parts[f"downsample {i}"] = stage.downsample
+    return parts
+
+
 def rmt_part_cost(rmt: nn.Module, x: torch.Tensor) -> dict[str, float]:
-    """Forward GFLOPs per sample of each part of an RMT branch on input ``x`` (B, C, S, S), counted like
-    :func:`model_cost`: ``"stem"``, ``"stage i blocks"`` and ``"downsample i"`` (stages 1-3), in execution order.
+    """Forward GFLOPs per sample of each of :func:`rmt_parts` on input ``x`` (B, C, S, S), counted like
+    :func:`model_cost`, in execution order.
 
     Used in notebooks/03_temporal_branch.ipynb, section "4. The parameter budget" (where the compute sits).
     """
     cost: dict[str, float] = {}
-
-    def count(name, fn, h):
-        with FlopCounterMode(display=False) as counter:
-            out = fn(h)
-        cost[name] = counter.get_total_flops() / x.shape[0] / 1e9
-        return out
-
-    def run_blocks(blocks):
-        def fn(h):
-            for block in blocks:
-                h = block(h)
-            return h
-        return fn
-
     with _written_out(rmt):
-        h = count("stem", rmt.stem, x)
-        for i, stage in enumerate(rmt.stages, start=1):
-            h = count(f"stage {i} blocks", run_blocks(stage.blocks), h)
-            if not isinstance(stage.downsample, nn.Identity):
-                h = count(f"downsample {i}", stage.downsample, h)
+        h = x
+        for name, part in rmt_parts(rmt).items():
+            with FlopCounterMode(display=False) as counter:
+                for module in (part if isinstance(part, nn.ModuleList) else [part]):
+                    h = module(h)
+            cost[name] = counter.get_total_flops() / x.shape[0] / 1e9
     return cost
